@@ -1,0 +1,27 @@
+//! Domain types of AI Auditor.
+//!
+//! Everything here is plain data: the enums and value names of the audit contract
+//! (seed 000) with their exact spelling, the field mapping that turns evidence rows into
+//! [`Record`]s, the mergeable [`Profile`] of aggregates, [`Finding`]s and [`Thresholds`].
+//! No database, web or statistics framework is involved, so every other crate can share them.
+
+mod enums;
+mod finding;
+mod mapping;
+mod profile;
+mod record;
+mod thresholds;
+
+pub use enums::{
+    AuditFrequency, AuditResult, AuditType, BaselineStrategy, ConnectionType, ExecutionStatus,
+    FindingCategory, InvalidReason, ModelType, ParseEnumError, Severity,
+};
+pub use finding::{Finding, deviation_percentage};
+pub use mapping::{FieldMapping, MappingError, TextFields};
+pub use profile::{
+    CONFIDENCE_BINS, CategoryCounts, Confusion, GroupOutcome, GroupStats, MAX_CATEGORIES,
+    MAX_KEY_BYTES, MISSING_KEY, Mergeable, Moments, OTHER_KEY, PROFILE_SCHEMA_VERSION, Profile,
+    ProfileError, ProfileMetrics, RESPONSE_LENGTH_EDGES, TextStats, confidence_bin,
+};
+pub use record::{Record, RecordSink};
+pub use thresholds::{Bands, DirBands, Thresholds, ThresholdsError};

@@ -1,0 +1,275 @@
+//! JSON Lines: one object per line, only the mapped keys are materialised.
+
+use crate::convert::{Plan, Role, Scalar, Slots, emit};
+use audit_domain::{InvalidReason, Record, RecordSink};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+impl<'de> de::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Nested)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Nested)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Looks a key up in the plan without allocating.
+struct KeySeed<'p>(&'p Plan);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<Role>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<Role>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.role_of(v))
+    }
+}
+
+struct RowVisitor<'p, 's, 'a> {
+    plan: &'p Plan,
+    slots: &'s mut Slots<'a>,
+}
+
+impl<'a> Visitor<'a> for RowVisitor<'_, '_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(role) = map.next_key_seed(KeySeed(self.plan))? {
+            match role {
+                Some(role) => {
+                    let v: Scalar<'a> = map.next_value()?;
+                    self.slots.set(role, v);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses one line (without its newline) and routes the row. Blank lines are ignored.
+pub(crate) fn process_line<'a>(
+    line: &'a [u8],
+    max_line_bytes: usize,
+    plan: &Plan,
+    slots: &mut Slots<'a>,
+    record: &mut Record<'a>,
+    sink: &mut dyn RecordSink,
+) {
+    let line = trim_line(line);
+    if line.is_empty() {
+        return;
+    }
+    if line.len() > max_line_bytes {
+        sink.invalid(InvalidReason::LineTooLong);
+        return;
+    }
+    slots.reset();
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let parsed = de
+        .deserialize_map(RowVisitor { plan, slots })
+        .and_then(|()| de.end());
+    match parsed {
+        Ok(()) => emit(plan, slots, record, sink),
+        Err(_) if std::str::from_utf8(line).is_err() => sink.invalid(InvalidReason::BadEncoding),
+        Err(_) => sink.invalid(InvalidReason::ParseError),
+    }
+}
+
+/// Strips trailing `\r` and surrounding ASCII whitespace.
+fn trim_line(line: &[u8]) -> &[u8] {
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &line[start..end]
+}
+
+/// Parses every line of a chunk that holds whole lines.
+pub(crate) fn process_chunk(
+    chunk: &[u8],
+    max_line_bytes: usize,
+    plan: &Plan,
+    sink: &mut dyn RecordSink,
+) -> u64 {
+    let mut slots = Slots::new(plan);
+    let mut record = Record::default();
+    let mut lines = 0;
+    for line in chunk.split(|b| *b == b'\n') {
+        if !line.is_empty() {
+            lines += 1;
+        }
+        process_line(line, max_line_bytes, plan, &mut slots, &mut record, sink);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::TimeWindow;
+    use audit_domain::FieldMapping;
+
+    #[derive(Default)]
+    struct Collect {
+        rows: Vec<(String, Option<f64>, Option<bool>, Vec<String>)>,
+        invalid: Vec<InvalidReason>,
+        out: u64,
+    }
+
+    impl RecordSink for Collect {
+        fn observe(&mut self, r: &Record<'_>) {
+            self.rows.push((
+                r.prediction.to_string(),
+                r.confidence,
+                r.outcome,
+                r.groups.iter().map(|g| g.to_string()).collect(),
+            ));
+        }
+        fn invalid(&mut self, reason: InvalidReason) {
+            self.invalid.push(reason);
+        }
+        fn out_of_window(&mut self) {
+            self.out += 1;
+        }
+    }
+
+    fn parse(text: &str) -> Collect {
+        let plan = Plan::new(FieldMapping::conventional(), TimeWindow::default());
+        let mut c = Collect::default();
+        process_chunk(text.as_bytes(), 1 << 20, &plan, &mut c);
+        c
+    }
+
+    #[test]
+    fn reads_mapped_keys_and_ignores_the_rest() {
+        let c = parse(
+            "{\"prediction\":\"approve\",\"confidence\":0.9,\"outcome\":true,\"gender\":\"f\",\"extra\":{\"a\":[1,2]},\"age_band\":\"30-44\"}\r\n\n   \n",
+        );
+        assert_eq!(c.invalid, vec![]);
+        assert_eq!(
+            c.rows,
+            vec![(
+                "approve".into(),
+                Some(0.9),
+                Some(true),
+                vec!["f".into(), "30-44".into()]
+            )]
+        );
+    }
+
+    #[test]
+    fn escaped_strings_are_decoded() {
+        let c = parse(r#"{"prediction":"a\"pp\u00e9","confidence":0.1,"outcome":false}"#);
+        assert_eq!(c.rows[0].0, "a\"ppé");
+    }
+
+    #[test]
+    fn bad_lines_are_counted_by_reason() {
+        let c = parse(concat!(
+            "{\"prediction\":\"a\",\"confidence\":0.5,\"outcome\":true\n", // truncated
+            "[1,2,3]\n",
+            "not json\n",
+            "{\"prediction\":\"a\",\"confidence\":\"x\",\"outcome\":true}\n",
+            "{\"prediction\":\"a\",\"confidence\":2,\"outcome\":true}\n",
+            "{\"prediction\":\"a\",\"outcome\":true}\n",
+            "{\"prediction\":\"a\",\"confidence\":0.5,\"outcome\":true} trailing\n",
+        ));
+        use InvalidReason::*;
+        assert_eq!(
+            c.invalid,
+            vec![
+                ParseError,
+                ParseError,
+                ParseError,
+                WrongType,
+                ConfidenceOutOfRange,
+                MissingField,
+                ParseError
+            ]
+        );
+        assert!(c.rows.is_empty());
+    }
+
+    #[test]
+    fn non_utf8_is_bad_encoding() {
+        let plan = Plan::new(FieldMapping::conventional(), TimeWindow::default());
+        let mut c = Collect::default();
+        process_chunk(
+            b"{\"prediction\":\"\xff\xfe\",\"confidence\":0.5,\"outcome\":true}\n",
+            1 << 20,
+            &plan,
+            &mut c,
+        );
+        assert_eq!(c.invalid, vec![InvalidReason::BadEncoding]);
+    }
+
+    #[test]
+    fn long_lines_are_refused() {
+        let plan = Plan::new(FieldMapping::conventional(), TimeWindow::default());
+        let mut c = Collect::default();
+        let line = format!(
+            "{{\"prediction\":\"{}\",\"confidence\":0.5,\"outcome\":true}}",
+            "x".repeat(200)
+        );
+        process_chunk(line.as_bytes(), 100, &plan, &mut c);
+        assert_eq!(c.invalid, vec![InvalidReason::LineTooLong]);
+    }
+}

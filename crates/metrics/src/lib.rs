@@ -1,0 +1,231 @@
+//! The metrics pass: records in, a mergeable [`Profile`] out.
+//!
+//! [`ProfileBuilder`] is a [`RecordSink`]: give one to each reader thread and merge the
+//! results with [`Profile::merge_from`]. LLM text fields are analysed in memory (refusals,
+//! PII kinds, response length) and dropped with the row; only counts reach the profile.
+
+pub mod text;
+
+use audit_domain::{
+    CategoryCounts, FieldMapping, GroupStats, InvalidReason, Profile, Record, RecordSink,
+    TextStats, confidence_bin,
+};
+
+/// Accumulates one profile from records.
+#[derive(Debug, Clone)]
+pub struct ProfileBuilder {
+    profile: Profile,
+    attributes: Vec<String>,
+    groups: Vec<CategoryCounts<GroupStats>>,
+    text: Option<TextStats>,
+}
+
+impl ProfileBuilder {
+    pub fn new(mapping: &FieldMapping) -> Self {
+        ProfileBuilder {
+            profile: Profile::new(),
+            attributes: mapping.protected.clone(),
+            groups: mapping
+                .protected
+                .iter()
+                .map(|_| CategoryCounts::new())
+                .collect(),
+            text: (!mapping.text.is_empty()).then(TextStats::default),
+        }
+    }
+
+    /// The finished profile.
+    pub fn finish(self) -> Profile {
+        let mut p = self.profile;
+        p.groups = self.attributes.into_iter().zip(self.groups).collect();
+        p.text = self.text;
+        p
+    }
+
+    /// Builds a profile from in-memory records (tests, small embedders).
+    pub fn profile_of<'a>(
+        mapping: &FieldMapping,
+        records: impl IntoIterator<Item = &'a Record<'a>>,
+    ) -> Profile {
+        let mut b = ProfileBuilder::new(mapping);
+        for r in records {
+            b.observe(r);
+        }
+        b.finish()
+    }
+}
+
+impl RecordSink for ProfileBuilder {
+    fn observe(&mut self, r: &Record<'_>) {
+        let p = &mut self.profile;
+        p.n += 1;
+        *p.labels.entry(&r.prediction) += 1;
+        if let Some(c) = r.confidence {
+            p.confidence.push(c);
+            p.confidence_histogram[confidence_bin(c)] += 1;
+        }
+        if let Some(o) = r.outcome {
+            p.outcome_count += 1;
+            p.positives += u64::from(o);
+            if let Some(gt) = r.ground_truth {
+                p.confusion.push(o, gt);
+            }
+        }
+        for (counts, value) in self.groups.iter_mut().zip(&r.groups) {
+            let g = counts.entry(value);
+            g.count += 1;
+            if let Some(o) = r.outcome {
+                g.positives += u64::from(o);
+                if let Some(gt) = r.ground_truth {
+                    g.confusion.push(o, gt);
+                }
+            }
+            if let Some(c) = r.confidence {
+                g.confidence_count += 1;
+                g.confidence_sum += c;
+            }
+        }
+        if let Some(t) = r.timestamp {
+            if p.first_timestamp.is_none_or(|f| t < f) {
+                p.first_timestamp = Some(t);
+            }
+            if p.last_timestamp.is_none_or(|l| t > l) {
+                p.last_timestamp = Some(t);
+            }
+        }
+        if let Some(stats) = &mut self.text {
+            text::observe(stats, r.prompt.as_deref(), r.response.as_deref());
+        }
+    }
+
+    fn invalid(&mut self, reason: InvalidReason) {
+        self.profile.record_invalid(reason);
+    }
+
+    fn out_of_window(&mut self) {
+        self.profile.out_of_window += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::borrow::Cow;
+
+    fn rec(
+        label: &str,
+        conf: f64,
+        outcome: bool,
+        gt: Option<bool>,
+        group: &str,
+    ) -> Record<'static> {
+        Record {
+            prediction: Cow::Owned(label.to_owned()),
+            confidence: Some(conf),
+            outcome: Some(outcome),
+            ground_truth: gt,
+            groups: vec![Cow::Owned(group.to_owned())],
+            ..Record::default()
+        }
+    }
+
+    fn mapping() -> FieldMapping {
+        let mut m = FieldMapping::new("p");
+        m.confidence = Some("c".into());
+        m.outcome = Some("o".into());
+        m.ground_truth = Some("gt".into());
+        m.protected = vec!["g".into()];
+        m
+    }
+
+    #[test]
+    fn aggregates_match_a_hand_count() {
+        let rows = [
+            rec("a", 0.9, true, Some(true), "x"),
+            rec("a", 0.8, true, Some(false), "y"),
+            rec("b", 1.0, false, Some(true), "x"),
+            rec("c", 0.0, false, None, "y"),
+        ];
+        let p = ProfileBuilder::profile_of(&mapping(), rows.iter());
+        assert_eq!(p.n, 4);
+        assert_eq!(p.labels.get("a"), Some(&2));
+        assert_eq!(p.confidence_histogram[9], 2, "0.9 and 1.0");
+        assert_eq!(p.confidence_histogram[8], 1);
+        assert_eq!(p.confidence_histogram[0], 1);
+        assert_eq!((p.outcome_count, p.positives), (4, 2));
+        assert_eq!(
+            (
+                p.confusion.tp,
+                p.confusion.fp,
+                p.confusion.fn_,
+                p.confusion.tn
+            ),
+            (1, 1, 1, 0)
+        );
+        let x = p.groups["g"].get("x").copied().unwrap_or_default();
+        assert_eq!((x.count, x.positives), (2, 1));
+        let m = p.metrics();
+        assert_eq!(m.outcome_rate, Some(0.5));
+        assert!((m.avg_confidence.unwrap_or_default() - 0.675).abs() < 1e-12);
+    }
+
+    fn arb_rows() -> impl Strategy<Value = Vec<(u8, f64, bool, Option<bool>, u8)>> {
+        proptest::collection::vec(
+            (
+                0u8..70,
+                0.0f64..=1.0,
+                any::<bool>(),
+                proptest::option::of(any::<bool>()),
+                0u8..60,
+            ),
+            0..200,
+        )
+    }
+
+    fn build(rows: &[(u8, f64, bool, Option<bool>, u8)]) -> Profile {
+        let recs: Vec<Record<'static>> = rows
+            .iter()
+            .map(|(l, c, o, gt, g)| rec(&format!("l{l}"), *c, *o, *gt, &format!("g{g}")))
+            .collect();
+        ProfileBuilder::profile_of(&mapping(), recs.iter())
+    }
+
+    fn assert_same(a: &Profile, b: &Profile) -> Result<(), TestCaseError> {
+        prop_assert_eq!(a.n, b.n);
+        prop_assert_eq!(&a.labels, &b.labels);
+        prop_assert_eq!(a.confidence_histogram, b.confidence_histogram);
+        prop_assert_eq!(
+            (a.outcome_count, a.positives, a.confusion),
+            (b.outcome_count, b.positives, b.confusion)
+        );
+        prop_assert_eq!(a.confidence.count, b.confidence.count);
+        prop_assert!((a.confidence.mean - b.confidence.mean).abs() < 1e-12);
+        prop_assert!((a.confidence.m2 - b.confidence.m2).abs() < 1e-9);
+        for (attr, ga) in &a.groups {
+            let gb = &b.groups[attr];
+            prop_assert_eq!(ga.len(), gb.len());
+            for (k, sa) in ga.iter() {
+                let sb = gb.get(k).copied().unwrap_or_default();
+                prop_assert_eq!(
+                    (sa.count, sa.positives, sa.confidence_count, sa.confusion),
+                    (sb.count, sb.positives, sb.confidence_count, sb.confusion)
+                );
+                prop_assert!((sa.confidence_sum - sb.confidence_sum).abs() < 1e-9);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        // merge(profile(a), profile(b)) == profile(a ∪ b), above the category cap too.
+        #[test]
+        fn merge_equals_profile_of_union(a in arb_rows(), b in arb_rows()) {
+            let mut merged = build(&a);
+            merged.merge_from(&build(&b)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut all = a.clone();
+            all.extend_from_slice(&b);
+            assert_same(&merged, &build(&all))?;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Human-readable rendering of an audit outcome (`--format text`).
+
+use audit_core::AuditOutcome;
+use std::fmt::Write;
+
+fn opt(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v != 0.0 && v.abs() < 1e-3 => format!("{v:.2e}"),
+        Some(v) => format!("{v:.4}"),
+        None => "—".to_owned(),
+    }
+}
+
+pub fn render_text(o: &AuditOutcome) -> String {
+    let mut s = String::new();
+    let result = o.audit_result.map_or("—".to_owned(), |r| r.to_string());
+    let _ = writeln!(s, "AI Auditor · passive audit");
+    let _ = writeln!(s, "result            {result}");
+    let _ = writeln!(s, "execution_status  {}", o.execution_status);
+    for r in &o.execution_reasons {
+        let _ = writeln!(s, "                  · {r}");
+    }
+    let e = &o.evidence;
+    let _ = writeln!(
+        s,
+        "evidence          {} rows read, {} valid, {} invalid ({:.2}%), {} outside the window, {} file(s)",
+        e.rows_read,
+        e.rows_valid,
+        e.rows_invalid,
+        e.invalid_ratio * 100.0,
+        e.rows_out_of_window,
+        e.files.len()
+    );
+    let _ = writeln!(
+        s,
+        "scores            drift_score {:.4}  bias_score {:.4}  risk_score {:.1}/100",
+        o.drift_score, o.bias_score, o.risk_score
+    );
+    let m = &o.metrics;
+    let _ = writeln!(
+        s,
+        "current           avg_confidence {}  confidence_variance {}  outcome_rate {}",
+        opt(m.avg_confidence),
+        opt(m.confidence_variance),
+        opt(m.outcome_rate)
+    );
+    if let Some(b) = &o.baseline_metrics {
+        let _ = writeln!(
+            s,
+            "baseline          avg_confidence {}  confidence_variance {}  outcome_rate {}  (n = {})",
+            opt(b.avg_confidence),
+            opt(b.confidence_variance),
+            opt(b.outcome_rate),
+            b.n
+        );
+        let st = &o.statistics;
+        let _ = writeln!(
+            s,
+            "labels            psi {}  js {}  chi2 {} (df {}, p {})",
+            opt(st.psi_label),
+            opt(st.js_label),
+            opt(st.chi2_label),
+            opt(st.chi2_df_label),
+            opt(st.chi2_p_label)
+        );
+        let _ = writeln!(
+            s,
+            "confidence        psi {}  js {}  chi2 {} (df {}, p {})",
+            opt(st.psi_confidence),
+            opt(st.js_confidence),
+            opt(st.chi2_confidence),
+            opt(st.chi2_df_confidence),
+            opt(st.chi2_p_confidence)
+        );
+    }
+    for (attr, b) in &o.statistics.bias {
+        let _ = writeln!(
+            s,
+            "bias {attr:<12} dpd {}  dir {}  eod {}  (baseline dpd {}, dir {}; groups {}{})",
+            opt(b.dpd),
+            opt(b.dir),
+            opt(b.eod),
+            opt(b.baseline_dpd),
+            opt(b.baseline_dir),
+            b.groups_scored.join(", "),
+            if b.groups_too_small.is_empty() {
+                String::new()
+            } else {
+                format!("; too small: {}", b.groups_too_small.join(", "))
+            }
+        );
+    }
+    if let Some(r) = m.refusal_rate {
+        let _ = writeln!(
+            s,
+            "llm               refusal_rate {r:.4}  pii_leak_rate {:?}",
+            m.pii_leak_rate
+        );
+    }
+    let _ = writeln!(
+        s,
+        "findings          {} total, {} critical, {} high",
+        o.total_findings, o.critical_findings, o.high_findings
+    );
+    for f in &o.findings {
+        let _ = writeln!(
+            s,
+            "  {:<8} {:<6} {:<22} baseline {} current {}  {}",
+            f.severity.as_str(),
+            f.category.as_str(),
+            f.metric_name,
+            opt(f.baseline_value),
+            opt(f.current_value),
+            f.description
+        );
+    }
+    s
+}
