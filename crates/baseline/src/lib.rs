@@ -164,12 +164,17 @@ impl Distribution {
     }
 }
 
+/// Positive rate (and true-positive rate when ground truth is known) of one group.
+struct GroupRate {
+    name: String,
+    rate: f64,
+    tpr: Option<f64>,
+    positives: u64,
+    count: u64,
+}
+
 /// Selection rates of the scored groups of one attribute.
-fn attribute_rates(
-    p: &Profile,
-    attr: &str,
-    min_group_size: u64,
-) -> (Vec<(String, f64, Option<f64>, u64, u64)>, Vec<String>) {
+fn attribute_rates(p: &Profile, attr: &str, min_group_size: u64) -> (Vec<GroupRate>, Vec<String>) {
     let mut scored = Vec::new();
     let mut small = Vec::new();
     if let Some(groups) = p.groups.get(attr) {
@@ -178,13 +183,13 @@ fn attribute_rates(
                 continue;
             }
             if s.count >= min_group_size && s.count > 0 {
-                scored.push((
-                    g.clone(),
-                    s.positives as f64 / s.count as f64,
-                    s.confusion.tpr(),
-                    s.positives,
-                    s.count,
-                ));
+                scored.push(GroupRate {
+                    name: g.clone(),
+                    rate: s.positives as f64 / s.count as f64,
+                    tpr: s.confusion.tpr(),
+                    positives: s.positives,
+                    count: s.count,
+                });
             } else {
                 small.push(g.clone());
             }
@@ -197,11 +202,12 @@ struct Gaps {
     dpd: Option<f64>,
     dir: Option<f64>,
     eod: Option<f64>,
-    min: Option<(String, f64, u64, u64)>,
-    max: Option<(String, f64, u64, u64)>,
+    /// (name, positives, count) of the groups with the lowest and highest rate.
+    min: Option<(String, u64, u64)>,
+    max: Option<(String, u64, u64)>,
 }
 
-fn gaps(scored: &[(String, f64, Option<f64>, u64, u64)]) -> Gaps {
+fn gaps(scored: &[GroupRate]) -> Gaps {
     if scored.len() < 2 {
         return Gaps {
             dpd: None,
@@ -211,8 +217,8 @@ fn gaps(scored: &[(String, f64, Option<f64>, u64, u64)]) -> Gaps {
             max: None,
         };
     }
-    let min = scored.iter().min_by(|a, b| a.1.total_cmp(&b.1));
-    let max = scored.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    let min = scored.iter().min_by(|a, b| a.rate.total_cmp(&b.rate));
+    let max = scored.iter().max_by(|a, b| a.rate.total_cmp(&b.rate));
     let (Some(min), Some(max)) = (min, max) else {
         return Gaps {
             dpd: None,
@@ -222,18 +228,22 @@ fn gaps(scored: &[(String, f64, Option<f64>, u64, u64)]) -> Gaps {
             max: None,
         };
     };
-    let dir = if max.1 == 0.0 { 1.0 } else { min.1 / max.1 };
-    let tprs: Vec<f64> = scored.iter().filter_map(|s| s.2).collect();
+    let dir = if max.rate == 0.0 {
+        1.0
+    } else {
+        min.rate / max.rate
+    };
+    let tprs: Vec<f64> = scored.iter().filter_map(|s| s.tpr).collect();
     let eod = (tprs.len() >= 2 && tprs.len() == scored.len()).then(|| {
         tprs.iter().copied().fold(f64::MIN, f64::max)
             - tprs.iter().copied().fold(f64::MAX, f64::min)
     });
     Gaps {
-        dpd: Some(max.1 - min.1),
+        dpd: Some(max.rate - min.rate),
         dir: Some(dir),
         eod,
-        min: Some((min.0.clone(), min.1, min.3, min.4)),
-        max: Some((max.0.clone(), max.1, max.3, max.4)),
+        min: Some((min.name.clone(), min.positives, min.count)),
+        max: Some((max.name.clone(), max.positives, max.count)),
     }
 }
 
@@ -249,7 +259,7 @@ fn bias_of(
         let b = baseline.map(|b| gaps(&attribute_rates(b, attr, t.min_group_size).0));
         let p_value = match (&g.min, &g.max) {
             (Some(lo), Some(hi)) => {
-                stats::two_proportion_p(lo.2 as f64, lo.3 as f64, hi.2 as f64, hi.3 as f64)
+                stats::two_proportion_p(lo.1 as f64, lo.2 as f64, hi.1 as f64, hi.2 as f64)
             }
             _ => None,
         };
@@ -262,7 +272,7 @@ fn bias_of(
                 baseline_dpd: b.as_ref().and_then(|b| b.dpd),
                 baseline_dir: b.as_ref().and_then(|b| b.dir),
                 baseline_eod: b.as_ref().and_then(|b| b.eod),
-                groups_scored: scored.iter().map(|s| s.0.clone()).collect(),
+                groups_scored: scored.iter().map(|s| s.name.clone()).collect(),
                 groups_too_small: small,
                 min_group: g.min.map(|m| m.0),
                 max_group: g.max.map(|m| m.0),

@@ -171,14 +171,14 @@ pub fn collect_files(
     mapping: &FieldMapping,
     opts: &ReadOptions,
 ) -> Result<Collected, AuditError> {
-    let outcome =
-        audit_evidence::read_files(files, mapping, opts, || ProfileBuilder::new(mapping))?;
-    let parts: Vec<Profile> = outcome
-        .sinks
-        .into_iter()
-        .map(ProfileBuilder::finish)
-        .collect();
-    let profile = Profile::merged(&parts).map_err(|e| AuditError::Profile(e.to_string()))?;
+    let outcome = audit_evidence::read_files(
+        files,
+        mapping,
+        opts,
+        || ProfileBuilder::new(mapping),
+        ProfileBuilder::merge,
+    )?;
+    let profile = outcome.sink.finish();
     Ok(Collected {
         profile,
         files: outcome.files.into_iter().map(FileSummary::from).collect(),
@@ -344,10 +344,7 @@ impl PassiveAudit {
     pub fn run<S: AsRef<str>>(&self, inputs: &[S]) -> Result<AuditOutcome, AuditError> {
         self.thresholds.validate()?;
         self.mapping.validate()?;
-        let files = match expand_inputs(inputs) {
-            Ok(f) => f,
-            Err(e) => return Err(e.into()),
-        };
+        let files = expand_inputs(inputs)?;
         let current = collect_files(&files, &self.mapping, &self.read)?;
         Ok(judge(current, self.baseline.as_ref(), &self.thresholds))
     }

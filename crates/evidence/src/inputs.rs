@@ -175,7 +175,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
         std::fs::write(dir.path().join("sub/c.jsonl.gz"), "").expect("write");
         let d = dir.path().to_string_lossy().to_string();
-        let files = expand_inputs(&[d.clone()]).expect("dir");
+        let files = expand_inputs(std::slice::from_ref(&d)).expect("dir");
         let names: Vec<_> = files
             .iter()
             .map(|f| {

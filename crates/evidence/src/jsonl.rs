@@ -167,9 +167,12 @@ mod tests {
     use crate::window::TimeWindow;
     use audit_domain::FieldMapping;
 
+    /// prediction, confidence, outcome, groups of one observed row.
+    type Row = (String, Option<f64>, Option<bool>, Vec<String>);
+
     #[derive(Default)]
     struct Collect {
-        rows: Vec<(String, Option<f64>, Option<bool>, Vec<String>)>,
+        rows: Vec<Row>,
         invalid: Vec<InvalidReason>,
         out: u64,
     }

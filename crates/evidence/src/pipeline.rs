@@ -1,5 +1,7 @@
-//! The parallel read: one reader (this thread) cuts files into jobs, workers parse them into
-//! their own sink. The job queue is bounded, so memory stays at a few blocks per worker.
+//! The parallel read: one reader (this thread) cuts files into numbered jobs, workers parse
+//! each job into a fresh sink, and a merger folds those sinks together in job order. The job
+//! queue is bounded, so memory stays at a few blocks per worker; merging in order makes the
+//! result (floating-point sums included) the same whatever the thread count or scheduling.
 
 use crate::chunker::Chunker;
 use crate::convert::Plan;
@@ -10,10 +12,11 @@ use crate::{EvidenceError, jsonl, pq};
 use audit_domain::{FieldMapping, InvalidReason, RecordSink};
 use parquet::file::reader::SerializedFileReader;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// How to read.
@@ -67,8 +70,8 @@ pub struct FileReport {
 }
 
 pub struct ReadOutcome<S> {
-    /// One sink per worker, to be merged by the caller.
-    pub sinks: Vec<S>,
+    /// Every job's sink, merged in the order the jobs were cut.
+    pub sink: S,
     pub files: Vec<FileReport>,
 }
 
@@ -95,6 +98,9 @@ enum Job {
     },
 }
 
+/// A job and its place in the read order.
+type Numbered = (u64, Job);
+
 struct Shared {
     rows: Vec<AtomicU64>,
     errors: Vec<Mutex<Option<String>>>,
@@ -111,18 +117,21 @@ impl Shared {
 }
 
 fn worker<S: RecordSink>(
-    rx: &Mutex<Receiver<Job>>,
+    rx: &Mutex<Receiver<Numbered>>,
     plan: &Plan,
     opts: &ReadOptions,
     shared: &Shared,
-    sink: &mut S,
+    make_sink: &(dyn Fn() -> S + Sync),
+    done: &Sender<(u64, S)>,
 ) {
     loop {
         let job = match rx.lock() {
             Ok(guard) => guard.recv(),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
+        let Ok((seq, job)) = job else { return };
+        let mut fresh = make_sink();
+        let sink = &mut fresh;
         let (file, rows) = match job {
             Job::Lines { file, data } => (
                 file,
@@ -167,6 +176,42 @@ fn worker<S: RecordSink>(
         if let Some(p) = &opts.progress {
             p.rows.fetch_add(rows, Ordering::Relaxed);
         }
+        if done.send((seq, fresh)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Folds job sinks into `acc` strictly in job order, holding early arrivals until their turn.
+fn merge_in_order<S>(acc: &mut S, rx: Receiver<(u64, S)>, merge: &mut dyn FnMut(&mut S, S)) {
+    let mut pending = BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, sink) in rx {
+        pending.insert(seq, sink);
+        while let Some(s) = pending.remove(&next) {
+            merge(acc, s);
+            next += 1;
+        }
+    }
+    // Only reachable if a worker died mid-read; keep what arrived, still in order.
+    for (_, s) in pending {
+        merge(acc, s);
+    }
+}
+
+/// Hands out job numbers in the order jobs are cut.
+struct Feed<'a> {
+    tx: &'a SyncSender<Numbered>,
+    seq: u64,
+}
+
+impl Feed<'_> {
+    fn send(&mut self, job: Job) -> Result<(), String> {
+        let seq = self.seq;
+        self.seq += 1;
+        self.tx
+            .send((seq, job))
+            .map_err(|_| "workers stopped".to_owned())
     }
 }
 
@@ -202,7 +247,7 @@ fn feed_text(
     format: Format,
     plan: &Plan,
     opts: &ReadOptions,
-    tx: &SyncSender<Job>,
+    tx: &mut Feed<'_>,
 ) -> Result<u64, String> {
     let reader = open(input).map_err(|e| e.to_string())?;
     let reader = Counted {
@@ -235,9 +280,7 @@ fn feed_text(
                 }
                 Format::Parquet => return Err("internal: parquet is not a text format".to_owned()),
             };
-            if tx.send(job).is_err() {
-                return Err("workers stopped".to_owned());
-            }
+            tx.send(job)?;
         }
         if matches!(format, Format::Csv { .. }) && layout.is_none() {
             return Err("the file is empty (no header row)".to_owned());
@@ -245,7 +288,7 @@ fn feed_text(
         Ok(())
     })();
     if chunker.too_long > 0 {
-        let _ = tx.send(Job::Invalid {
+        let _sent = tx.send(Job::Invalid {
             file,
             reason: InvalidReason::LineTooLong,
             count: chunker.too_long,
@@ -271,7 +314,7 @@ fn feed_parquet(
     file: usize,
     input: &InputFile,
     plan: &Plan,
-    tx: &SyncSender<Job>,
+    tx: &mut Feed<'_>,
 ) -> Result<u64, String> {
     let f = std::fs::File::open(&input.path).map_err(|e| e.to_string())?;
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -285,9 +328,7 @@ fn feed_parquet(
             row_group,
             projection: Arc::clone(&projection),
         };
-        if tx.send(job).is_err() {
-            return Err("workers stopped".to_owned());
-        }
+        tx.send(job)?;
     }
     Ok(bytes)
 }
@@ -300,41 +341,50 @@ fn thread_count(requested: usize) -> usize {
     }
 }
 
-/// Reads `files` in parallel, each worker into its own sink from `make_sink`.
+/// Reads `files` in parallel: each job into a fresh sink from `make_sink`, the job sinks
+/// folded into one with `merge` in job order (so the result does not depend on scheduling).
 ///
 /// Per-file problems (unreadable, bad header, corrupt compression) are reported in
 /// [`ReadOutcome::files`] and do not stop the other files; bad rows go to the sinks.
-pub fn read_files<S, F>(
+pub fn read_files<S, F, M>(
     files: &[InputFile],
     mapping: &FieldMapping,
     opts: &ReadOptions,
     make_sink: F,
+    mut merge: M,
 ) -> Result<ReadOutcome<S>, EvidenceError>
 where
     S: RecordSink + Send,
-    F: Fn() -> S,
+    F: Fn() -> S + Sync,
+    M: FnMut(&mut S, S) + Send,
 {
     mapping.validate()?;
     let plan = Plan::new(mapping.clone(), opts.window);
     let threads = thread_count(opts.threads);
-    let mut sinks: Vec<S> = (0..threads).map(|_| make_sink()).collect();
+    let mut acc = make_sink();
     let shared = Shared {
         rows: files.iter().map(|_| AtomicU64::new(0)).collect(),
         errors: files.iter().map(|_| Mutex::new(None)).collect(),
     };
-    let (tx, rx) = sync_channel::<Job>(threads * 2);
+    let (tx, rx) = sync_channel::<Numbered>(threads * 2);
     let rx = Mutex::new(rx);
+    let (done_tx, done_rx) = channel::<(u64, S)>();
     let mut bytes = vec![0u64; files.len()];
     std::thread::scope(|scope| {
-        for sink in sinks.iter_mut() {
-            let (rx, plan, shared) = (&rx, &plan, &shared);
-            scope.spawn(move || worker(rx, plan, opts, shared, sink));
+        let (acc, merge) = (&mut acc, &mut merge);
+        scope.spawn(move || merge_in_order(acc, done_rx, merge));
+        for _ in 0..threads {
+            let (rx, plan, shared, make_sink) = (&rx, &plan, &shared, &make_sink);
+            let done = done_tx.clone();
+            scope.spawn(move || worker(rx, plan, opts, shared, make_sink, &done));
         }
+        drop(done_tx);
+        let mut feed = Feed { tx: &tx, seq: 0 };
         for (i, input) in files.iter().enumerate() {
             let format = opts.format.unwrap_or(input.format);
             let result = match format {
-                Format::Parquet => feed_parquet(i, input, &plan, &tx),
-                text => feed_text(i, input, text, &plan, opts, &tx),
+                Format::Parquet => feed_parquet(i, input, &plan, &mut feed),
+                text => feed_text(i, input, text, &plan, opts, &mut feed),
             };
             match result {
                 Ok(b) => bytes[i] = b,
@@ -358,7 +408,7 @@ where
         })
         .collect();
     Ok(ReadOutcome {
-        sinks,
+        sink: acc,
         files: reports,
     })
 }

@@ -42,6 +42,25 @@ impl ProfileBuilder {
         p
     }
 
+    /// Adds `other`'s rows to this builder's (same mapping), as if observed here after them.
+    pub fn merge(&mut self, other: ProfileBuilder) {
+        let ProfileBuilder {
+            profile,
+            groups,
+            text,
+            ..
+        } = other;
+        // Both builders start from `Profile::new`, so the schema versions always agree.
+        let merged = self.profile.merge_from(&profile);
+        debug_assert!(merged.is_ok(), "builder profiles share one schema version");
+        for (mine, theirs) in self.groups.iter_mut().zip(&groups) {
+            mine.merge_from(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.text, &text) {
+            mine.merge_from(theirs);
+        }
+    }
+
     /// Builds a profile from in-memory records (tests, small embedders).
     pub fn profile_of<'a>(
         mapping: &FieldMapping,
