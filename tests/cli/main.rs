@@ -654,7 +654,10 @@ fn profiles_are_identical_whatever_the_thread_count() {
     let one = auditor(d.path(), &["profile", "-q", "--threads", "1", "e.jsonl"]);
     assert_eq!(one.code, 0, "{}", one.stderr);
     for threads in ["2", "3", "8"] {
-        let many = auditor(d.path(), &["profile", "-q", "--threads", threads, "e.jsonl"]);
+        let many = auditor(
+            d.path(),
+            &["profile", "-q", "--threads", threads, "e.jsonl"],
+        );
         assert_eq!(one.stdout, many.stdout, "threads = {threads}");
     }
 }
