@@ -153,7 +153,8 @@ pub(crate) fn process_chunk(
     let mut record = Record::default();
     let mut lines = 0;
     for line in chunk.split(|b| *b == b'\n') {
-        if !line.is_empty() {
+        // Count what `process_line` treats as a row: blank lines (`\r`, spaces) are not rows.
+        if !trim_line(line).is_empty() {
             lines += 1;
         }
         process_line(line, max_line_bytes, plan, &mut slots, &mut record, sink);
@@ -262,6 +263,23 @@ mod tests {
             &mut c,
         );
         assert_eq!(c.invalid, vec![InvalidReason::BadEncoding]);
+    }
+
+    /// Found by the `evidence_bytes` fuzz target: a file holding only `\r` (a blank CRLF line)
+    /// was counted as one row although no row reached the sink.
+    #[test]
+    fn blank_lines_are_not_counted_as_rows() {
+        let plan = Plan::new(FieldMapping::conventional(), TimeWindow::default());
+        for input in [
+            &b"\r"[..],
+            b"\r\n \t\n\n",
+            b"{\"prediction\":\"a\",\"confidence\":0.5,\"outcome\":true}\r\n\r\nnot json\r\n   \n",
+        ] {
+            let mut c = Collect::default();
+            let rows = process_chunk(input, 1 << 20, &plan, &mut c);
+            let seen = (c.rows.len() + c.invalid.len()) as u64 + c.out;
+            assert_eq!(rows, seen, "{:?}", String::from_utf8_lossy(input));
+        }
     }
 
     #[test]
