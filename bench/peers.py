@@ -15,7 +15,10 @@ age_band, region``; ``ts``, ``request_id`` and other text columns are dropped), 
 * evidently: ``Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref)``
   (``run_s``; Evidently computes drift inside ``run``, so there is no ``drift_s``).
 
-Prints exactly one JSON line on stdout. Anything the libraries print goes to stderr.
+Prints exactly one JSON line on stdout, including ``rss_after_load_mib`` and
+``rss_peak_compute_mib`` (RSS sampled every 10 ms from /proc/self/statm while the tool
+runs), since the process-wide peak is often the pandas loader's, not the tool's.
+Anything the libraries print goes to stderr.
 ``rows_per_s`` is (rows_reference + rows_current) / ``compute_s``, where ``compute_s``
 is profile_s + drift_s for whylogs and run_s for evidently (load time excluded).
 
@@ -29,6 +32,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any, Dict, List, Tuple
 
@@ -46,6 +50,53 @@ NUMERIC = ["confidence"]
 BOOLEAN = ["outcome", "actual"]
 CATEGORICAL = ["prediction", "gender", "age_band", "region"]
 TABULAR = ["prediction", "confidence", "outcome", "actual", "gender", "age_band", "region"]
+
+
+class RssSampler:
+    """Peak resident set size of this process over a block, sampled from /proc/self/statm.
+
+    /usr/bin/time's "Maximum resident set size" covers the whole process, which is
+    usually set by pandas' JSON loader; this isolates the tool's own compute step.
+    Linux only; on other systems the values stay None.
+    """
+
+    def __init__(self, interval_s: float = 0.01) -> None:
+        self.interval_s = interval_s
+        self.peak: int | None = None
+        self._stop = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def rss(self) -> int | None:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._note()
+            self._stop.wait(self.interval_s)
+
+    def _note(self) -> None:
+        r = self.rss()
+        if r is not None and (self.peak is None or r > self.peak):
+            self.peak = r
+
+    def __enter__(self) -> "RssSampler":
+        self._note()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._note()
+
+
+def mib(n: int | None) -> float | None:
+    return None if n is None else round(n / (1024 * 1024), 1)
 
 
 def load(path: str) -> pd.DataFrame:
@@ -187,10 +238,13 @@ def main(argv: List[str]) -> int:
         cur = load(args.current)
         load_s = time.perf_counter() - t0
 
-        if args.tool == "whylogs":
-            res = run_whylogs(ref, cur)
-        else:
-            res = run_evidently(ref, cur)
+        sampler = RssSampler()
+        rss_after_load = sampler.rss()
+        with sampler:
+            if args.tool == "whylogs":
+                res = run_whylogs(ref, cur)
+            else:
+                res = run_evidently(ref, cur)
 
     rows = len(ref) + len(cur)
     compute_s = res.pop("compute_s")
@@ -207,6 +261,9 @@ def main(argv: List[str]) -> int:
             line[k] = None if v is None else round(v, 4)
     line["compute_s"] = round(compute_s, 4)
     line["rows_per_s"] = round(rows / compute_s, 1) if compute_s > 0 else None
+    # Process RSS once both frames are loaded, and its sampled peak during the tool's work.
+    line["rss_after_load_mib"] = mib(rss_after_load)
+    line["rss_peak_compute_mib"] = mib(sampler.peak)
     if args.brief:
         res.pop("drift", None)
     line.update(res)

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Engine benchmark: generate prediction logs with `auditor gen-evidence`, then time
+# `auditor profile` (and one `auditor audit`) under /usr/bin/time -v, reporting wall time,
+# rows/s and peak RSS as a markdown table. Not a test: run it by hand on a quiet machine.
+#
+# Usage: bench/engine.sh [SIZE...]          (default: 1000000 10000000)
+#
+# Environment:
+#   BENCH_DIR     where data and logs go (default: bench/out; about 3 GB for 10M rows)
+#   BENCH_RUNS    timed runs per case; the median is reported (default 3)
+#   BENCH_FORMATS formats to time (default "jsonl csv")
+#   AUDITOR       the binary (default: target/release/auditor, built if missing)
+#
+# The data is deterministic (fixed seeds), so bench/peers.sh can run whylogs and Evidently
+# on exactly the same files: bench/peers.sh "$BENCH_DIR/data" 1000000
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-$ROOT/bench/out}"
+BENCH_RUNS="${BENCH_RUNS:-3}"
+BENCH_FORMATS="${BENCH_FORMATS:-jsonl csv}"
+AUDITOR="${AUDITOR:-$ROOT/target/release/auditor}"
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(1000000 10000000)
+
+die() { echo "engine.sh: $*" >&2; exit 1; }
+[ -x /usr/bin/time ] || die "/usr/bin/time not found (apt-get install time)"
+if [ ! -x "$AUDITOR" ]; then
+  (cd "$ROOT" && cargo build --release -p auditor) || die "build failed"
+fi
+DATA="$BENCH_DIR/data"; LOGS="$BENCH_DIR/logs"
+mkdir -p "$DATA" "$LOGS"
+
+gen() { # gen FILE ROWS SEED [extra gen-evidence args...]
+  local file="$1" rows="$2" seed="$3"; shift 3
+  if [ ! -s "$file" ]; then
+    echo "engine.sh: generating $file" >&2
+    "$AUDITOR" gen-evidence --rows "$rows" --seed "$seed" "$@" -o "$file"
+  fi
+}
+
+for n in "${SIZES[@]}"; do
+  for fmt in $BENCH_FORMATS; do
+    # cur_N is the file timed below; ref_N (drifted, biased) makes an audit pair for peers.sh.
+    gen "$DATA/cur_${n}.${fmt}" "$n" 1 --format "$fmt"
+  done
+done
+n0="${SIZES[0]}"
+gen "$DATA/ref_${n0}.jsonl" "$n0" 2 --drift 0.3 --bias 0.2
+
+# time_case NAME ROWS CMD...: median wall time and max RSS over BENCH_RUNS runs.
+rows_out=()
+time_case() {
+  local name="$1" rows="$2"; shift 2
+  local walls=() rsss=() i log
+  for ((i = 1; i <= BENCH_RUNS; i++)); do
+    log="$LOGS/${name// /_}.$i.time"
+    /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$LOGS/${name// /_}.$i.stderr" || {
+      local rc=$?
+      # `auditor audit` exits 1 on AUDIT_FAIL, which is the expected verdict here.
+      [ "$rc" -eq 1 ] || die "$name failed (exit $rc), see $LOGS"
+    }
+    walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
+      for (j = 1; j <= n; j++) s = s * 60 + t[j]; print s }' "$log")")
+    rsss+=("$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")")
+  done
+  local wall rss
+  wall="$(printf '%s\n' "${walls[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
+  rss="$(printf '%s\n' "${rsss[@]}" | sort -g | tail -n1)"
+  rows_out+=("$(awk -v name="$name" -v rows="$rows" -v w="$wall" -v r="$rss" 'BEGIN {
+    printf "| %s | %d | %.2f | %.2f | %.1f |", name, rows, w, rows / w / 1e6, r / 1024 }')")
+  echo "engine.sh: $name: ${wall}s, ${rss} KB" >&2
+}
+
+for n in "${SIZES[@]}"; do
+  for fmt in $BENCH_FORMATS; do
+    f="$DATA/cur_${n}.${fmt}"
+    time_case "profile $fmt $(du -h "$f" | cut -f1)" "$n" "$AUDITOR" profile -q "$f" -o /dev/null
+  done
+done
+time_case "audit jsonl (baseline + current files)" "$((2 * n0))" \
+  "$AUDITOR" audit -q --baseline "$DATA/ref_${n0}.jsonl" --current "$DATA/cur_${n0}.jsonl"
+
+echo
+echo "$(nproc) cores; $("$AUDITOR" --version); median of $BENCH_RUNS runs"
+echo
+echo "| case | rows | wall s | M rows/s | peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|"
+printf '%s\n' "${rows_out[@]}"
