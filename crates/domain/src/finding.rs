@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// One finding of an audit, with the fields of seed 000's `AuditFinding`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub category: FindingCategory,
     /// The rule that produced the finding, e.g. `drift.psi_label`.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// response = "response"
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FieldMapping {
     /// Column with the predicted label. Required in every row.
@@ -46,6 +47,7 @@ pub struct FieldMapping {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TextFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]

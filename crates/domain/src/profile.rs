@@ -368,6 +368,7 @@ impl Default for Profile {
 
 /// The seed's per-group outcome metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupOutcome {
     pub count: u64,
     pub positive_rate: Option<f64>,
@@ -376,6 +377,7 @@ pub struct GroupOutcome {
 
 /// The current metrics named by seed 000, derived from a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileMetrics {
     pub n: u64,
     pub label_distribution: BTreeMap<String, f64>,

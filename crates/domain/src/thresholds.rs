@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// MEDIUM / HIGH / CRITICAL lower bounds for a statistic where bigger is worse.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Bands {
     pub medium: f64,
@@ -53,6 +54,7 @@ impl Bands {
 
 /// Upper bounds for the disparate-impact ratio (smaller is worse): four-fifths rule by default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DirBands {
     pub high: f64,
@@ -75,6 +77,7 @@ impl DirBands {
 
 /// Every threshold of DESIGN.md §3, each overridable (TOML / JSON with any subset of keys).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     pub psi: Bands,

@@ -14,6 +14,7 @@ mod inputs;
 mod jsonl;
 mod pipeline;
 mod pq;
+pub mod summary;
 mod window;
 
 pub use convert::Plan;

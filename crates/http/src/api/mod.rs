@@ -1,0 +1,174 @@
+//! Handlers, grouped by resource. Each handler does its database work on the blocking pool.
+
+pub mod audits;
+pub mod dashboard;
+pub mod findings;
+pub mod models;
+pub mod policies;
+pub mod system;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use audit_store::{AnyConnection, Paging, StoreError, repo::MAX_LIMIT};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::{ApiError, AppState};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(models::register)
+        .service(models::list)
+        .service(models::get)
+        .service(models::update)
+        .service(models::delete)
+        .service(models::upload_sample)
+        .service(audits::run_now)
+        .service(policies::create)
+        .service(policies::list)
+        .service(policies::get)
+        .service(policies::update)
+        .service(policies::delete)
+        .service(audits::list)
+        .service(audits::of_model)
+        .service(audits::get)
+        .service(audits::approve)
+        .service(findings::list)
+        .service(findings::of_audit)
+        .service(dashboard::overview)
+        .service(dashboard::model)
+        .service(system::health);
+}
+
+/// `skip` and `limit` of every list.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Rows to skip (default 0).
+    pub skip: Option<i64>,
+    /// Rows to return (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+impl PageParams {
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let skip = self.skip.unwrap_or(0);
+        let limit = self.limit.unwrap_or(50);
+        if skip < 0 {
+            return Err(ApiError::bad_request("skip must be ≥ 0"));
+        }
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_request(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        Ok(Paging { skip, limit })
+    }
+}
+
+/// Date-range filters (RFC 3339).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeParams {
+    /// Only items at or after this instant (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    pub from: Option<String>,
+    /// Only items before this instant (RFC 3339).
+    pub to: Option<String>,
+}
+
+/// A parsed `(from, to)` range; either end may be open.
+pub type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+impl RangeParams {
+    pub fn parse(&self) -> Result<Range, ApiError> {
+        let p = |name: &str, v: &Option<String>| -> Result<Option<DateTime<Utc>>, ApiError> {
+            v.as_deref()
+                .map(|s| {
+                    DateTime::parse_from_rfc3339(s)
+                        .map(|d| d.with_timezone(&Utc))
+                        .map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "{name} must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z ({e})"
+                            ))
+                        })
+                })
+                .transpose()
+        };
+        let (from, to) = (p("from", &self.from)?, p("to", &self.to)?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(ApiError::bad_request("from must not be after to"));
+        }
+        Ok((from, to))
+    }
+}
+
+/// Parses an enum query value with a clear error.
+pub fn parse_enum<T: std::str::FromStr>(
+    name: &str,
+    v: &Option<String>,
+) -> Result<Option<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.as_deref()
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+        })
+        .transpose()
+}
+
+/// Runs `f` on a pooled connection on the blocking pool.
+pub async fn read<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    Ok(web::block(move || store.read(f)).await??)
+}
+
+/// Runs `f` in one write transaction on the blocking pool.
+pub async fn write<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    Ok(web::block(move || store.write(f)).await??)
+}
+
+/// Serves a GET from the response cache when the database has not changed, else computes it.
+pub async fn cached<T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
+{
+    let key = format!("{}?{}", req.path(), req.query_string());
+    let generation = state.store.generation();
+    if let Some(body) = state.cache.get(&key, generation) {
+        return Ok(json_bytes(body));
+    }
+    let value = read(state, f).await?;
+    let body = bytes::Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::internal(&e))?);
+    state.cache.put(key, generation, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: bytes::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
+/// A short confirmation body (the frontend parses every success as JSON, so no empty 204).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Deleted {
+    pub deleted: bool,
+    pub detail: String,
+}

@@ -1,0 +1,606 @@
+//! `/models`: registration (with evidence sources and an optional policy), list, detail,
+//! update, delete, sample upload.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use audit_domain::{
+    AuditFrequency, BaselineStrategy, ConnectionType, FieldMapping, ModelType, Thresholds,
+};
+use audit_evidence::{Format, ReadOptions};
+use audit_metrics::ProfileBuilder;
+use audit_scheduler::sources::SampleSourceConfig;
+use audit_store::repo::{audits, models, policies, samples};
+use audit_store::{
+    AuditRun, AuditScope, EvidenceSource, Model, ModelChanges, NewEvidenceSource, NewModel,
+    NewPolicy, Policy,
+};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{Deleted, PageParams, parse_enum, read, write};
+use crate::{ApiError, AppState};
+
+/// One evidence source in a registration or update.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    #[serde(rename = "type")]
+    pub source_type: ConnectionType,
+    /// `logs`/`batch`/`container`: `{"path", "mapping"?, "format"?}`; `api`:
+    /// `{"url", "headers"?, "timeout_secs"?}`; `sample`: `{"mapping"?}`
+    /// (see docs/evidence-sources.md).
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// Evidence is only ever read; `false` is refused.
+    #[serde(default = "yes")]
+    pub read_only: bool,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The policy fields (model implied).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    pub audit_frequency: AuditFrequency,
+    #[serde(default = "previous_audit")]
+    pub baseline_strategy: BaselineStrategy,
+    #[serde(default)]
+    pub audit_scope: Option<AuditScope>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub policy_reference: Option<serde_json::Value>,
+    #[serde(default)]
+    pub active_audit_enabled: bool,
+    /// Threshold overrides: any subset of the keys in docs/metrics.md.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub thresholds: Option<serde_json::Value>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn previous_audit() -> BaselineStrategy {
+    BaselineStrategy::PreviousAudit
+}
+
+/// `POST /models/register`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterModel {
+    /// Your identifier for the model: 1–128 characters of letters, digits, `.`, `_`, `-`, `:`.
+    pub model_id: String,
+    pub name: String,
+    pub version: String,
+    pub model_type: ModelType,
+    pub connection_type: ConnectionType,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub evidence_sources: Vec<SourceInput>,
+    /// Creates the model's audit policy in the same call.
+    #[serde(default)]
+    pub policy: Option<PolicyInput>,
+}
+
+/// `PUT /models/{model_id}`: fields to change; absent fields keep their value.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateModel {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub model_type: Option<ModelType>,
+    pub connection_type: Option<ConnectionType>,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    /// Replaces every evidence source when given.
+    pub evidence_sources: Option<Vec<SourceInput>>,
+}
+
+/// A model as listed: the registry fields and its audit status.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ModelView {
+    #[serde(flatten)]
+    pub model: Model,
+    /// `audit_result` of the latest finished audit, or `FAILED` when it could not judge.
+    pub last_audit_status: Option<String>,
+    pub last_audit_time: Option<chrono::DateTime<chrono::Utc>>,
+    pub audit_frequency: Option<AuditFrequency>,
+}
+
+/// A model with its sources (secrets redacted), policy, baseline and latest audit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ModelDetail {
+    #[serde(flatten)]
+    pub view: ModelView,
+    pub evidence_sources: Vec<EvidenceSource>,
+    pub policy: Option<Policy>,
+    /// The audit whose profile is the current baseline.
+    pub baseline_audit_id: Option<String>,
+    pub latest_audit: Option<AuditRun>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ModelList {
+    pub total: i64,
+    pub skip: i64,
+    pub limit: i64,
+    pub models: Vec<ModelView>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ModelFilterParams {
+    /// `llm` or `ml`.
+    pub model_type: Option<String>,
+    /// `api`, `logs`, `batch`, `container` or `sample`.
+    pub connection_type: Option<String>,
+}
+
+fn check_text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
+    if v.trim().is_empty() {
+        return Err(ApiError::invalid(format!("{name} must not be empty")));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::invalid(format!(
+            "{name} is longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_model_id(id: &str) -> Result<(), ApiError> {
+    check_text("model_id", id, 128)?;
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+    {
+        return Err(ApiError::invalid(
+            "model_id may hold only letters, digits and . _ - :",
+        ));
+    }
+    Ok(())
+}
+
+fn check_sources(
+    state: &AppState,
+    sources: &[SourceInput],
+) -> Result<Vec<NewEvidenceSource>, ApiError> {
+    sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if !s.read_only {
+                return Err(ApiError::invalid(format!(
+                    "evidence_sources[{i}]: AI Auditor only reads evidence, so read_only must be true"
+                )));
+            }
+            if !s.config.is_object() {
+                return Err(ApiError::invalid(format!(
+                    "evidence_sources[{i}]: config must be a JSON object"
+                )));
+            }
+            state
+                .runner
+                .sources()
+                .validate(s.source_type, &s.config)
+                .map_err(|e| ApiError::invalid(format!("evidence_sources[{i}]: {e}")))?;
+            Ok(NewEvidenceSource {
+                source_type: s.source_type,
+                config: s.config.clone(),
+                read_only: true,
+            })
+        })
+        .collect()
+}
+
+/// Validates threshold overrides as the runner will read them.
+pub(crate) fn check_thresholds(v: &Option<serde_json::Value>) -> Result<(), ApiError> {
+    if let Some(v) = v {
+        let t: Thresholds = serde_json::from_value(v.clone())
+            .map_err(|e| ApiError::invalid(format!("thresholds: {e}")))?;
+        t.validate()
+            .map_err(|e| ApiError::invalid(format!("thresholds: {e}")))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn new_policy(model_id: &str, p: &PolicyInput) -> Result<NewPolicy, ApiError> {
+    check_thresholds(&p.thresholds)?;
+    Ok(NewPolicy {
+        model_id: model_id.to_owned(),
+        audit_frequency: p.audit_frequency,
+        baseline_strategy: p.baseline_strategy,
+        audit_scope: p.audit_scope.unwrap_or_default(),
+        policy_reference: p.policy_reference.clone(),
+        active_audit_enabled: p.active_audit_enabled,
+        thresholds: p.thresholds.clone(),
+        enabled: p.enabled,
+    })
+}
+
+fn view_of(
+    c: &mut audit_store::AnyConnection,
+    model: Model,
+) -> Result<ModelView, audit_store::StoreError> {
+    let last = audits::latest_finished(c, &model.model_id)?;
+    let policy = policies::of_model(c, &model.model_id)?;
+    Ok(ModelView {
+        last_audit_status: last.as_ref().map(|r| match r.audit_result {
+            Some(res) => res.as_str().to_owned(),
+            None => r
+                .execution_status
+                .map_or("FAILED", |s| s.as_str())
+                .to_owned(),
+        }),
+        last_audit_time: last.and_then(|r| r.executed_at),
+        audit_frequency: policy.map(|p| p.audit_frequency),
+        model,
+    })
+}
+
+pub(crate) fn detail_of(
+    c: &mut audit_store::AnyConnection,
+    model_id: &str,
+) -> Result<ModelDetail, audit_store::StoreError> {
+    let model = models::get(c, model_id)?.ok_or_else(|| {
+        audit_store::StoreError::NotFound(format!("model '{model_id}' not found"))
+    })?;
+    let policy = policies::of_model(c, model_id)?;
+    let strategy = policy
+        .as_ref()
+        .map_or(BaselineStrategy::PreviousAudit, |p| p.baseline_strategy);
+    let baseline_audit_id = audits::baseline(c, model_id, strategy, &model.version)?.map(|b| b.0);
+    let latest_audit = audits::latest_finished(c, model_id)?;
+    let evidence_sources = models::sources_of(c, model_id)?
+        .iter()
+        .map(EvidenceSource::redacted)
+        .collect();
+    Ok(ModelDetail {
+        view: view_of(c, model)?,
+        evidence_sources,
+        policy,
+        baseline_audit_id,
+        latest_audit,
+    })
+}
+
+/// Register a model with its evidence sources and, optionally, its audit policy.
+#[utoipa::path(
+    tag = "models",
+    request_body = RegisterModel,
+    responses(
+        (status = 201, description = "Registered", body = ModelDetail),
+        (status = 409, description = "model_id already registered", body = crate::ErrorBody),
+        (status = 422, description = "Invalid fields, source outside the evidence roots", body = crate::ErrorBody)
+    )
+)]
+#[post("/models/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterModel>,
+) -> Result<HttpResponse, ApiError> {
+    let r = body.into_inner();
+    check_model_id(&r.model_id)?;
+    check_text("name", &r.name, 256)?;
+    check_text("version", &r.version, 128)?;
+    let sources = check_sources(&state, &r.evidence_sources)?;
+    let policy = r
+        .policy
+        .as_ref()
+        .map(|p| new_policy(&r.model_id, p))
+        .transpose()?;
+    let new = NewModel {
+        model_id: r.model_id.clone(),
+        name: r.name,
+        version: r.version,
+        model_type: r.model_type,
+        connection_type: r.connection_type,
+        description: r.description,
+        owner: r.owner,
+    };
+    let model_id = r.model_id;
+    let detail = write(&state, move |c| {
+        models::insert(c, &new, &sources)?;
+        if let Some(p) = &policy {
+            policies::insert(c, p)?;
+        }
+        detail_of(c, &model_id)
+    })
+    .await?;
+    tracing::info!(model_id = %detail.view.model.model_id, "model registered");
+    Ok(HttpResponse::Created().json(detail))
+}
+
+/// List registered models with their last audit status.
+#[utoipa::path(
+    tag = "models",
+    params(PageParams, ModelFilterParams),
+    responses((status = 200, body = ModelList), (status = 400, body = crate::ErrorBody))
+)]
+#[get("/models")]
+pub async fn list(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<ModelFilterParams>,
+) -> Result<HttpResponse, ApiError> {
+    let paging = page.paging()?;
+    let f = models::ModelFilter {
+        model_type: parse_enum("model_type", &filter.model_type)?,
+        connection_type: parse_enum("connection_type", &filter.connection_type)?,
+    };
+    let list = read(&state, move |c| {
+        let page = models::list(c, &f, paging)?;
+        let models = page
+            .items
+            .into_iter()
+            .map(|m| view_of(c, m))
+            .collect::<Result<_, _>>()?;
+        Ok(ModelList {
+            total: page.total,
+            skip: paging.skip,
+            limit: paging.limit,
+            models,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// One model with its evidence sources (secrets redacted), policy, baseline and latest audit.
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier")),
+    responses((status = 200, body = ModelDetail), (status = 404, body = crate::ErrorBody))
+)]
+#[get("/models/{model_id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let d = read(&state, move |c| detail_of(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Update a model's fields and, when given, replace its evidence sources.
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier")),
+    request_body = UpdateModel,
+    responses(
+        (status = 200, body = ModelDetail),
+        (status = 404, body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
+)]
+#[put("/models/{model_id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateModel>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let u = body.into_inner();
+    if let Some(n) = &u.name {
+        check_text("name", n, 256)?;
+    }
+    if let Some(v) = &u.version {
+        check_text("version", v, 128)?;
+    }
+    let sources = u
+        .evidence_sources
+        .as_deref()
+        .map(|s| check_sources(&state, s))
+        .transpose()?;
+    let changes = ModelChanges {
+        name: u.name,
+        version: u.version,
+        model_type: u.model_type,
+        connection_type: u.connection_type,
+        description: u.description.map(Some),
+        owner: u.owner.map(Some),
+    };
+    let d = write(&state, move |c| {
+        models::update(c, &id, &changes)?;
+        if let Some(s) = &sources {
+            models::replace_sources(c, &id, s)?;
+        }
+        detail_of(c, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Delete a model with its sources, policy, audits and findings.
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier")),
+    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
+)]
+#[delete("/models/{model_id}")]
+pub async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let id2 = id.clone();
+    if !write(&state, move |c| models::delete(c, &id2)).await? {
+        return Err(ApiError::not_found(format!("model '{id}' not found")));
+    }
+    tracing::info!(model_id = %id, "model deleted");
+    Ok(HttpResponse::Ok().json(Deleted {
+        deleted: true,
+        detail: format!("model '{id}' and its audits were deleted"),
+    }))
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SampleParams {
+    /// `jsonl`, `csv` or `tsv`; otherwise taken from the Content-Type.
+    pub format: Option<String>,
+}
+
+/// What an upload was reduced to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SampleReceipt {
+    pub sample_id: i64,
+    pub model_id: String,
+    pub rows_read: u64,
+    pub rows_valid: u64,
+    pub rows_invalid: u64,
+    pub invalid_rows: BTreeMap<String, u64>,
+    pub detail: String,
+}
+
+fn sample_format(req: &HttpRequest, p: &SampleParams) -> Result<Format, ApiError> {
+    let by_type = || {
+        let ct = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?
+            .split(';')
+            .next()?
+            .trim()
+            .to_ascii_lowercase();
+        match ct.as_str() {
+            "application/x-ndjson"
+            | "application/jsonl"
+            | "application/json"
+            | "application/x-jsonlines" => Some(Format::Jsonl),
+            "text/csv" => Some(Format::Csv { delimiter: b',' }),
+            "text/tab-separated-values" => Some(Format::Csv { delimiter: b'\t' }),
+            _ => None,
+        }
+    };
+    let f = match &p.format {
+        Some(name) => Format::parse(name)
+            .ok_or_else(|| ApiError::bad_request(format!("unknown format '{name}'")))?,
+        None => by_type().ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "say the sample's format with ?format=jsonl|csv|tsv or its Content-Type",
+            )
+        })?,
+    };
+    if f == Format::Parquet {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "upload samples as JSON Lines, CSV or TSV; Parquet evidence is read from file sources",
+        ));
+    }
+    Ok(f)
+}
+
+/// Upload a sample of predictions: reduced to a profile at once (the upload is not kept) and
+/// consumed by the model's next audit through its `sample` evidence source.
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier"), SampleParams),
+    request_body(content = String, description = "JSON Lines, CSV or TSV rows", content_type = "application/x-ndjson"),
+    responses(
+        (status = 201, body = SampleReceipt),
+        (status = 404, body = crate::ErrorBody),
+        (status = 413, body = crate::ErrorBody),
+        (status = 415, body = crate::ErrorBody),
+        (status = 422, description = "No valid row, or the model has no sample source", body = crate::ErrorBody)
+    )
+)]
+#[post("/models/{model_id}/samples")]
+pub async fn upload_sample(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    params: web::Query<SampleParams>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let model_id = path.into_inner();
+    let format = sample_format(&req, &params)?;
+    let limit = state.config.max_sample_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(crate::error::payload_error)?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("sample is larger than the {limit} bytes allowed"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let id = model_id.clone();
+    let sources = read(&state, move |c| {
+        if models::get(c, &id)?.is_none() {
+            return Err(audit_store::StoreError::NotFound(format!(
+                "model '{id}' not found"
+            )));
+        }
+        models::sources_of(c, &id)
+    })
+    .await?;
+    let Some(source) = sources
+        .iter()
+        .find(|s| s.source_type == ConnectionType::Sample)
+    else {
+        return Err(ApiError::invalid(format!(
+            "model '{model_id}' has no sample evidence source, so no audit would read this upload; add one with PUT /models/{model_id}"
+        )));
+    };
+    let cfg: SampleSourceConfig = serde_json::from_value(source.config.clone())
+        .map_err(|e| ApiError::invalid(format!("sample source config: {e}")))?;
+    let mapping = cfg.mapping.unwrap_or_else(FieldMapping::conventional);
+    // Parsing is CPU work: keep it off the async workers. Only the profile survives it.
+    let profile = web::block(move || {
+        let mut builder = ProfileBuilder::new(&mapping);
+        let opts = ReadOptions {
+            threads: 1,
+            ..ReadOptions::default()
+        };
+        audit_evidence::read_bytes(&body, format, &mapping, &opts, &mut builder)
+            .map(|report| (report, builder.finish()))
+    })
+    .await?
+    .map_err(|e| ApiError::invalid(format!("sample: {e}")))?;
+    let (report, profile) = profile;
+    if let Some(e) = report.error {
+        return Err(ApiError::invalid(format!("sample: {e}")));
+    }
+    let invalid_rows: BTreeMap<String, u64> = profile
+        .invalid
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), *v))
+        .collect();
+    if profile.n == 0 {
+        return Err(ApiError::invalid(format!(
+            "sample has no valid row ({} rows read; invalid by reason: {invalid_rows:?})",
+            profile.rows_read()
+        )));
+    }
+    let json = serde_json::to_string(&profile).map_err(|e| ApiError::internal(&e))?;
+    let rows_read = profile.rows_read();
+    let id = model_id.clone();
+    let sample_id = write(&state, move |c| {
+        samples::add(c, &id, &json, rows_read as i64, audit_store::now())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(SampleReceipt {
+        sample_id,
+        model_id,
+        rows_read,
+        rows_valid: profile.n,
+        rows_invalid: profile.invalid_rows(),
+        invalid_rows,
+        detail: "reduced to a profile; the upload itself was not kept".into(),
+    }))
+}

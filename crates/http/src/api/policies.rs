@@ -1,0 +1,181 @@
+//! `/audit-policies`: when and against which baseline a model is audited.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use audit_domain::{AuditFrequency, BaselineStrategy};
+use audit_store::repo::policies;
+use audit_store::{AuditScope, Policy, PolicyChanges};
+use serde::{Deserialize, Serialize};
+
+use super::models::{PolicyInput, check_model_id, check_thresholds, new_policy};
+use super::{Deleted, PageParams, read, write};
+use crate::{ApiError, AppState};
+
+/// `POST /audit-policies`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CreatePolicy {
+    pub model_id: String,
+    #[serde(flatten)]
+    pub policy: PolicyInput,
+}
+
+/// `PUT /audit-policies/{id}`: absent fields keep their value; `null` clears
+/// `policy_reference` and `thresholds`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePolicy {
+    pub audit_frequency: Option<AuditFrequency>,
+    pub baseline_strategy: Option<BaselineStrategy>,
+    pub audit_scope: Option<AuditScope>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub policy_reference: Option<Option<serde_json::Value>>,
+    pub active_audit_enabled: Option<bool>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub thresholds: Option<Option<serde_json::Value>>,
+    pub enabled: Option<bool>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<serde_json::Value>>, D::Error> {
+        Ok(Some(Option::deserialize(d)?))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PolicyList {
+    pub total: i64,
+    pub skip: i64,
+    pub limit: i64,
+    pub policies: Vec<Policy>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PolicyFilter {
+    pub model_id: Option<String>,
+}
+
+/// Create a model's audit policy. It is due at once: its first run creates the baseline.
+#[utoipa::path(
+    tag = "policies",
+    request_body = CreatePolicy,
+    responses(
+        (status = 201, body = Policy),
+        (status = 404, description = "Unknown model", body = crate::ErrorBody),
+        (status = 409, description = "The model already has a policy", body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
+)]
+#[post("/audit-policies")]
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<CreatePolicy>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    check_model_id(&b.model_id)?;
+    let p = new_policy(&b.model_id, &b.policy)?;
+    let created = write(&state, move |c| policies::insert(c, &p)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// List audit policies.
+#[utoipa::path(
+    tag = "policies",
+    params(PageParams, PolicyFilter),
+    responses((status = 200, body = PolicyList), (status = 400, body = crate::ErrorBody))
+)]
+#[get("/audit-policies")]
+pub async fn list(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+    filter: web::Query<PolicyFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let paging = page.paging()?;
+    let model = filter.into_inner().model_id;
+    let page = read(&state, move |c| policies::list(c, model.as_deref(), paging)).await?;
+    Ok(HttpResponse::Ok().json(PolicyList {
+        total: page.total,
+        skip: paging.skip,
+        limit: paging.limit,
+        policies: page.items,
+    }))
+}
+
+/// One audit policy.
+#[utoipa::path(
+    tag = "policies",
+    params(("id" = i64, Path, description = "Policy id")),
+    responses((status = 200, body = Policy), (status = 404, body = crate::ErrorBody))
+)]
+#[get("/audit-policies/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    match read(&state, move |c| policies::get(c, id)).await? {
+        Some(p) => Ok(HttpResponse::Ok().json(p)),
+        None => Err(ApiError::not_found(format!("audit policy {id} not found"))),
+    }
+}
+
+/// Change an audit policy. Disabling takes it off the schedule; enabling makes it due at once.
+#[utoipa::path(
+    tag = "policies",
+    params(("id" = i64, Path, description = "Policy id")),
+    request_body = UpdatePolicy,
+    responses(
+        (status = 200, body = Policy),
+        (status = 404, body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
+)]
+#[put("/audit-policies/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<UpdatePolicy>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let u = body.into_inner();
+    if let Some(t) = &u.thresholds {
+        check_thresholds(t)?;
+    }
+    let changes = PolicyChanges {
+        audit_frequency: u.audit_frequency,
+        baseline_strategy: u.baseline_strategy,
+        audit_scope: u.audit_scope,
+        policy_reference: u.policy_reference,
+        active_audit_enabled: u.active_audit_enabled,
+        thresholds: u.thresholds,
+        enabled: u.enabled,
+    };
+    let p = write(&state, move |c| policies::update(c, id, &changes)).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Delete an audit policy (the model and its audits stay).
+#[utoipa::path(
+    tag = "policies",
+    params(("id" = i64, Path, description = "Policy id")),
+    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
+)]
+#[delete("/audit-policies/{id}")]
+pub async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    if !write(&state, move |c| policies::delete(c, id)).await? {
+        return Err(ApiError::not_found(format!("audit policy {id} not found")));
+    }
+    Ok(HttpResponse::Ok().json(Deleted {
+        deleted: true,
+        detail: format!("audit policy {id} was deleted"),
+    }))
+}

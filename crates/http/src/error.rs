@@ -1,0 +1,136 @@
+//! Every error leaves as `{"detail": "<one readable sentence>"}` with the right status.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use audit_store::StoreError;
+use serde::Serialize;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub detail: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: detail.into(),
+        }
+    }
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, detail)
+    }
+    pub fn invalid(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, detail)
+    }
+    /// A 500 that says nothing about internals; the cause goes to the log.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; the server log has the details",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ErrorBody {
+            detail: self.detail.clone(),
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::Conflict(m) => ApiError::conflict(m),
+            StoreError::Invalid(m) => ApiError::invalid(m),
+            StoreError::Pool(m) => {
+                tracing::error!(error = %m, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> ApiError {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<audit_scheduler::RunError> for ApiError {
+    fn from(e: audit_scheduler::RunError) -> ApiError {
+        match e {
+            audit_scheduler::RunError::Store(s) => s.into(),
+            audit_scheduler::RunError::NotFound(m) => ApiError::not_found(m),
+            audit_scheduler::RunError::Busy => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+        }
+    }
+}
+
+/// JSON bodies: syntax errors are 400, well-formed bodies with wrong fields 422, too large 413.
+pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError as J;
+    match &err {
+        J::Overflow { limit } | J::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than the {limit} bytes allowed"),
+        ),
+        J::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request body must be JSON (Content-Type: application/json)",
+        ),
+        J::Deserialize(e) if e.is_data() => ApiError::invalid(format!("invalid request: {e}")),
+        J::Deserialize(e) => ApiError::bad_request(format!("malformed JSON: {e}")),
+        other => ApiError::bad_request(format!("cannot read request body: {other}")),
+    }
+}
+
+pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
+    ApiError::bad_request(format!("invalid query parameters: {err}"))
+}
+
+pub fn path_error(err: actix_web::error::PathError) -> ApiError {
+    ApiError::not_found(format!("invalid path: {err}"))
+}
+
+pub fn payload_error(err: actix_web::error::PayloadError) -> ApiError {
+    match err {
+        actix_web::error::PayloadError::Overflow => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is larger than allowed",
+        ),
+        other => ApiError::bad_request(format!("cannot read request body: {other}")),
+    }
+}

@@ -1,0 +1,551 @@
+//! The scheduler and the audit runner of AI Auditor.
+//!
+//! A `job_scheduler_ng` thread ticks every few seconds, finds due policies in the database and
+//! claims one run per due slot (the policy's next-run compare-and-set and the run's unique
+//! (model, type, scheduled_at) key make a second claim of one slot impossible, across restarts
+//! and instances). Claimed runs go to a bounded pool of worker threads, never to HTTP workers.
+//! A run reads every evidence source of its model for the window since the previous run,
+//! judges the profile against the baseline with `audit-core`, and writes the run, summary,
+//! findings and profile snapshot in one transaction.
+
+pub mod period;
+pub mod sources;
+
+use audit_core::{AuditOutcome, Collected, FileSummary};
+use audit_domain::{
+    AuditResult, AuditType, ConnectionType, ExecutionStatus, Profile, Severity, Thresholds,
+};
+use audit_evidence::TimeWindow;
+use audit_store::repo::{audits, models, policies, samples};
+use audit_store::{AuditRun, AuditScope, Policy, Store, StoreError, Trigger};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use period::{TimeScale, next_after, next_slot};
+pub use sources::SourcePolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the audit queue is full; try again shortly")]
+    Busy,
+}
+
+/// Settings of the scheduler and its workers.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// Worker threads running audits.
+    pub workers: usize,
+    /// Seconds between scans for due policies.
+    pub tick_seconds: u32,
+    pub time_scale: TimeScale,
+    /// Due policies claimed per scan at most.
+    pub batch: i64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            workers: 2,
+            tick_seconds: 5,
+            time_scale: TimeScale::default(),
+            batch: 32,
+        }
+    }
+}
+
+/// Runs audits: claims, reads evidence, judges, writes.
+pub struct Runner {
+    store: Store,
+    sources: SourcePolicy,
+    config: SchedulerConfig,
+    queue: SyncSender<AuditRun>,
+    in_flight: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("config", &self.config)
+            .field("in_flight", &self.in_flight.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// The running scheduler: workers and the ticking thread. Dropping it does not stop them;
+/// call [`Scheduler::shutdown`].
+pub struct Scheduler {
+    pub runner: Arc<Runner>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("runner", &self.runner)
+            .finish()
+    }
+}
+
+impl Scheduler {
+    /// Closes runs interrupted by a crash, then starts the workers and, when `tick` is true,
+    /// the thread that scans for due policies.
+    pub fn start(
+        store: Store,
+        sources: SourcePolicy,
+        config: SchedulerConfig,
+        tick: bool,
+    ) -> Result<Scheduler, StoreError> {
+        let closed = store.write(|c| audits::close_interrupted(c, audit_store::now()))?;
+        if closed > 0 {
+            tracing::warn!(
+                closed,
+                "closed audits interrupted by a previous stop as FAILED"
+            );
+        }
+        let workers = config.workers.max(1);
+        // Queue room for a few runs per worker; the scanner claims only what fits.
+        let capacity = workers * 4;
+        let (tx, rx) = sync_channel::<AuditRun>(capacity);
+        let runner = Arc::new(Runner {
+            store,
+            sources,
+            config: config.clone(),
+            queue: tx,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            capacity,
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::new();
+        for i in 0..workers {
+            let runner = Arc::clone(&runner);
+            let rx: Arc<Mutex<Receiver<AuditRun>>> = Arc::clone(&rx);
+            let handle = std::thread::Builder::new()
+                .name(format!("audit-worker-{i}"))
+                .spawn(move || {
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(run) = next else { break };
+                        runner.execute(&run);
+                        runner.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+                .map_err(|e| StoreError::Pool(format!("cannot start worker: {e}")))?;
+            threads.push(handle);
+        }
+        if tick {
+            let runner = Arc::clone(&runner);
+            let stop = Arc::clone(&stop);
+            let every = config.tick_seconds.clamp(1, 59);
+            let handle = std::thread::Builder::new()
+                .name("audit-scheduler".into())
+                .spawn(move || tick_loop(&runner, &stop, every))
+                .map_err(|e| StoreError::Pool(format!("cannot start scheduler: {e}")))?;
+            threads.push(handle);
+        }
+        Ok(Scheduler {
+            runner,
+            stop,
+            threads,
+        })
+    }
+
+    /// Stops scanning; workers finish the run in hand and exit once the runner is dropped.
+    pub fn shutdown(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let Scheduler {
+            runner, threads, ..
+        } = self;
+        drop(runner);
+        for t in threads {
+            if t.thread().name() == Some("audit-scheduler") {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn tick_loop(runner: &Arc<Runner>, stop: &AtomicBool, every: u32) {
+    // job_scheduler_ng's schedules have a seconds field, and its first tick never fires, so
+    // scan once right away.
+    scan_logged(runner);
+    let mut sched = job_scheduler_ng::JobScheduler::new();
+    let expr = format!("1/{every} * * * * *");
+    let job_runner = Arc::clone(runner);
+    match expr.parse() {
+        Ok(schedule) => {
+            sched.add(job_scheduler_ng::Job::new(schedule, move || {
+                scan_logged(&job_runner);
+            }));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, expr, "invalid scheduler expression; scheduler stopped");
+            return;
+        }
+    }
+    while !stop.load(Ordering::SeqCst) {
+        sched.tick();
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn scan_logged(runner: &Runner) {
+    match runner.scan(audit_store::now()) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(claimed = n, "scheduled audits claimed"),
+        Err(e) => tracing::error!(error = %e, "scheduler scan failed"),
+    }
+}
+
+/// Keeps only the findings the policy's scope covers, and re-derives the verdict from them.
+fn apply_scope(outcome: &mut AuditOutcome, scope: &AuditScope) {
+    outcome.findings.retain(|f| scope.covers(f.category));
+    outcome.total_findings = outcome.findings.len();
+    outcome.critical_findings = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .count();
+    outcome.high_findings = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::High)
+        .count();
+    if let Some(r) = outcome.audit_result
+        && r != AuditResult::BaselineCreated
+    {
+        outcome.audit_result = Some(match outcome.findings.iter().map(|f| f.severity).max() {
+            Some(Severity::High | Severity::Critical) => AuditResult::AuditFail,
+            Some(Severity::Medium) => AuditResult::AuditWarn,
+            _ => AuditResult::AuditPass,
+        });
+    }
+}
+
+impl Runner {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn sources(&self) -> &SourcePolicy {
+        &self.sources
+    }
+
+    /// Claims and queues every due policy's run (as many as the queue holds). Returns how many.
+    pub fn scan(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let room = self
+            .capacity
+            .saturating_sub(self.in_flight.load(Ordering::SeqCst));
+        if room == 0 {
+            return Ok(0);
+        }
+        let due = self
+            .store
+            .read(|c| policies::due(c, now, self.config.batch.min(room as i64)))?;
+        let mut claimed = 0;
+        for p in due {
+            match self.claim_scheduled(&p, now) {
+                Ok(Some(run)) => {
+                    if self.enqueue(run).is_ok() {
+                        claimed += 1;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(policy = p.id, model_id = %p.model_id, error = %e, "claim failed")
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// In one transaction: move the policy to its next slot (only if still at `slot`) and
+    /// insert the run for `slot`. `None` when someone else claimed it.
+    fn claim_scheduled(
+        &self,
+        p: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AuditRun>, StoreError> {
+        let Some(slot) = p.next_run_at else {
+            return Ok(None);
+        };
+        let next = next_after(slot, now, p.audit_frequency, self.config.time_scale);
+        self.store.write(|c| {
+            if !policies::advance(c, p.id, slot, next)? {
+                return Ok(None);
+            }
+            let Some(model) = models::get(c, &p.model_id)? else {
+                return Ok(None);
+            };
+            let start = audits::last_window_end(c, &p.model_id, AuditType::Passive)?;
+            audits::claim(
+                c,
+                &audits::NewRun {
+                    audit_id: new_audit_id(),
+                    model_id: p.model_id.clone(),
+                    audit_type: AuditType::Passive,
+                    scheduled_at: slot,
+                    trigger: Trigger::Schedule,
+                    model_version: model.version,
+                    window_start: start,
+                    window_end: now,
+                },
+            )
+        })
+    }
+
+    /// Claims a run of `model_id` now (`POST /models/{model_id}/audits`) and queues it.
+    pub fn run_now(&self, model_id: &str) -> Result<AuditRun, RunError> {
+        if self.in_flight.load(Ordering::SeqCst) >= self.capacity {
+            return Err(RunError::Busy);
+        }
+        let now = audit_store::now();
+        let run = self.store.write(|c| {
+            let Some(model) = models::get(c, model_id)? else {
+                return Err(StoreError::NotFound(format!(
+                    "model '{model_id}' not found"
+                )));
+            };
+            let start = audits::last_window_end(c, model_id, AuditType::Passive)?;
+            audits::claim(
+                c,
+                &audits::NewRun {
+                    audit_id: new_audit_id(),
+                    model_id: model_id.to_owned(),
+                    audit_type: AuditType::Passive,
+                    scheduled_at: now,
+                    trigger: Trigger::Manual,
+                    model_version: model.version,
+                    window_start: start,
+                    window_end: now,
+                },
+            )
+        });
+        let run = match run {
+            Ok(Some(run)) => run,
+            Ok(None) => {
+                return Err(RunError::Store(StoreError::Conflict(format!(
+                    "an audit of '{model_id}' was started at this very instant; try again"
+                ))));
+            }
+            Err(StoreError::NotFound(m)) => return Err(RunError::NotFound(m)),
+            Err(e) => return Err(e.into()),
+        };
+        self.enqueue(run.clone())?;
+        Ok(run)
+    }
+
+    fn enqueue(&self, run: AuditRun) -> Result<(), RunError> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        match self.queue.try_send(run) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(run) | TrySendError::Disconnected(run)) => {
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                // Close the claimed run rather than leave it running forever.
+                let closed = self
+                    .store
+                    .write(|c| audits::finish(c, &failed(&run, "the audit queue was full".into())));
+                if let Err(e) = closed {
+                    tracing::error!(audit_id = %run.audit_id, error = %e, "cannot close unqueued run");
+                }
+                Err(RunError::Busy)
+            }
+        }
+    }
+
+    /// Runs a claimed audit to the end and stores its results. Never panics on bad evidence:
+    /// every problem ends as a FAILED or PARTIAL run with its reason.
+    pub fn execute(&self, run: &AuditRun) {
+        let started = std::time::Instant::now();
+        let finish = match self.evaluate(run) {
+            Ok(f) => f,
+            Err(reason) => failed(run, reason),
+        };
+        let status = finish.execution_status;
+        let result = finish.audit_result;
+        match self.store.write(|c| audits::finish(c, &finish)) {
+            Ok(_) => tracing::info!(
+                audit_id = %run.audit_id,
+                model_id = %run.model_id,
+                execution_status = %status,
+                audit_result = result.map(|r| r.as_str()).unwrap_or("-"),
+                findings = finish.findings.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "audit finished"
+            ),
+            Err(e) => {
+                tracing::error!(audit_id = %run.audit_id, error = %e, "cannot store audit results");
+                let _ = self.store.write(|c| {
+                    audits::finish(c, &failed(run, format!("results could not be stored: {e}")))
+                });
+            }
+        }
+    }
+
+    fn evaluate(&self, run: &AuditRun) -> Result<audits::FinishRun, String> {
+        let (model, sources, policy) = self
+            .store
+            .read(|c| {
+                Ok((
+                    models::get(c, &run.model_id)?,
+                    models::sources_of(c, &run.model_id)?,
+                    policies::of_model(c, &run.model_id)?,
+                ))
+            })
+            .map_err(|e| e.to_string())?;
+        let model = model.ok_or_else(|| format!("model '{}' no longer exists", run.model_id))?;
+        let thresholds = match policy.as_ref().and_then(|p| p.thresholds.clone()) {
+            Some(v) => {
+                let t: Thresholds =
+                    serde_json::from_value(v).map_err(|e| format!("policy thresholds: {e}"))?;
+                t.validate()
+                    .map_err(|e| format!("policy thresholds: {e}"))?;
+                t
+            }
+            None => Thresholds::default(),
+        };
+        let strategy = policy
+            .as_ref()
+            .map_or(audit_domain::BaselineStrategy::PreviousAudit, |p| {
+                p.baseline_strategy
+            });
+        let scope = policy.as_ref().map(|p| p.audit_scope).unwrap_or_default();
+        if sources.is_empty() {
+            return Err("the model has no evidence source".into());
+        }
+
+        // Window (start, end]: rows at or after `start` and before `end`.
+        let window = TimeWindow {
+            from: run.window_start,
+            to: Some(run.window_end),
+        };
+        let mut profile = Profile::new();
+        let mut files: Vec<FileSummary> = Vec::new();
+        let mut sample_ids = Vec::new();
+        for s in &sources {
+            let got: Result<Collected, String> = match s.source_type {
+                ConnectionType::Logs | ConnectionType::Batch | ConnectionType::Container => {
+                    self.sources.read_files(&s.config, window)
+                }
+                ConnectionType::Api => self.sources.fetch_summary(&s.config),
+                ConnectionType::Sample => {
+                    let pending = self
+                        .store
+                        .read(|c| samples::pending(c, &run.model_id))
+                        .map_err(|e| e.to_string())?;
+                    sample_ids.extend(pending.iter().map(|(id, _)| *id));
+                    sources::merge_samples(&pending).map(|profile| Collected {
+                        files: vec![FileSummary {
+                            path: format!("samples:{}", pending.len()),
+                            format: "sample-profile".into(),
+                            bytes: 0,
+                            rows: profile.rows_read(),
+                            error: None,
+                        }],
+                        profile,
+                    })
+                }
+            };
+            match got {
+                Ok(c) => {
+                    profile.merge_from(&c.profile).map_err(|e| e.to_string())?;
+                    files.extend(c.files);
+                }
+                Err(e) => files.push(FileSummary {
+                    path: format!("source {} ({})", s.id, s.source_type),
+                    format: s.source_type.as_str().into(),
+                    bytes: 0,
+                    rows: 0,
+                    error: Some(e),
+                }),
+            }
+        }
+
+        let baseline = self
+            .store
+            .read(|c| audits::baseline(c, &run.model_id, strategy, &model.version))
+            .map_err(|e| e.to_string())?;
+        let (baseline_id, baseline_profile) = match baseline {
+            Some((id, json)) => (
+                Some(id),
+                Some(
+                    audit_core::parse_profile(&json)
+                        .map_err(|e| format!("baseline profile: {e}"))?,
+                ),
+            ),
+            None => (None, None),
+        };
+        let mut outcome = audit_core::judge(
+            Collected { profile, files },
+            baseline_profile.as_ref(),
+            &thresholds,
+        );
+        apply_scope(&mut outcome, &scope);
+        let usable = outcome.execution_status != ExecutionStatus::Failed;
+        let profile_json = if usable {
+            Some(serde_json::to_string(&outcome.profile).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let metrics = serde_json::json!({
+            "metrics": outcome.metrics,
+            "baseline_metrics": outcome.baseline_metrics,
+            "statistics": outcome.statistics,
+        });
+        Ok(audits::FinishRun {
+            audit_id: run.audit_id.clone(),
+            executed_at: audit_store::now(),
+            execution_status: outcome.execution_status,
+            audit_result: outcome.audit_result,
+            execution_reason: (!outcome.execution_reasons.is_empty())
+                .then(|| outcome.execution_reasons.join("; ")),
+            evidence: serde_json::to_value(&outcome.evidence).ok(),
+            baseline_audit_id: if usable { baseline_id } else { None },
+            summary: usable.then_some(audits::SummaryInput {
+                drift_score: outcome.drift_score,
+                bias_score: outcome.bias_score,
+                risk_score: outcome.risk_score,
+                metrics,
+            }),
+            auto_approve: outcome.audit_result == Some(AuditResult::BaselineCreated),
+            findings: outcome.findings,
+            profile: profile_json,
+            samples: if usable { sample_ids } else { Vec::new() },
+        })
+    }
+}
+
+fn failed(run: &AuditRun, reason: String) -> audits::FinishRun {
+    audits::FinishRun {
+        audit_id: run.audit_id.clone(),
+        executed_at: audit_store::now(),
+        execution_status: ExecutionStatus::Failed,
+        audit_result: None,
+        execution_reason: Some(reason),
+        evidence: None,
+        baseline_audit_id: None,
+        summary: None,
+        findings: Vec::new(),
+        profile: None,
+        auto_approve: false,
+        samples: Vec::new(),
+    }
+}
+
+/// A new audit id: `aud_` and a random UUID.
+pub fn new_audit_id() -> String {
+    format!("aud_{}", uuid::Uuid::new_v4().simple())
+}

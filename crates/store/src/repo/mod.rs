@@ -1,0 +1,16 @@
+//! Repositories: one module per aggregate. Every function takes a connection, so callers choose
+//! the transaction (`Store::write`) or a plain read (`Store::read`).
+
+pub mod audits;
+pub mod dashboard;
+pub mod findings;
+pub mod models;
+pub mod policies;
+pub mod samples;
+
+/// Largest page a list returns.
+pub const MAX_LIMIT: i64 = 500;
+
+pub(crate) fn clamp(p: crate::Paging) -> (i64, i64) {
+    (p.skip.max(0), p.limit.clamp(1, MAX_LIMIT))
+}

@@ -1,0 +1,234 @@
+//! `ai_models` and `evidence_sources`.
+
+use diesel::prelude::*;
+
+use crate::records::{json, naive, parse, utc};
+use crate::schema::{ai_models, evidence_sources};
+use crate::{
+    AnyConnection, EvidenceSource, Model, ModelChanges, NewEvidenceSource, NewModel, Page, Paging,
+    StoreError, is_unique_violation,
+};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ai_models)]
+struct ModelRow {
+    id: i64,
+    model_id: String,
+    name: String,
+    version: String,
+    model_type: String,
+    connection_type: String,
+    created_at: chrono::NaiveDateTime,
+    description: Option<String>,
+    owner: Option<String>,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl TryFrom<ModelRow> for Model {
+    type Error = StoreError;
+    fn try_from(r: ModelRow) -> Result<Model, StoreError> {
+        Ok(Model {
+            id: r.id,
+            model_type: parse(&r.model_type, "model_type")?,
+            connection_type: parse(&r.connection_type, "connection_type")?,
+            model_id: r.model_id,
+            name: r.name,
+            version: r.version,
+            created_at: utc(r.created_at),
+            description: r.description,
+            owner: r.owner,
+            updated_at: utc(r.updated_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = evidence_sources)]
+struct SourceRow {
+    id: i64,
+    model_id: String,
+    source_type: String,
+    config: String,
+    read_only: bool,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl TryFrom<SourceRow> for EvidenceSource {
+    type Error = StoreError;
+    fn try_from(r: SourceRow) -> Result<EvidenceSource, StoreError> {
+        Ok(EvidenceSource {
+            id: r.id,
+            source_type: parse(&r.source_type, "evidence source type")?,
+            config: json(&r.config, "evidence source config")?,
+            model_id: r.model_id,
+            read_only: r.read_only,
+            created_at: utc(r.created_at),
+        })
+    }
+}
+
+/// Inserts a model and its evidence sources. A taken `model_id` is a `Conflict`.
+pub fn insert(
+    conn: &mut AnyConnection,
+    m: &NewModel,
+    sources: &[NewEvidenceSource],
+) -> Result<(Model, Vec<EvidenceSource>), StoreError> {
+    let now = naive(crate::now());
+    let inserted = diesel::insert_into(ai_models::table)
+        .values((
+            ai_models::model_id.eq(&m.model_id),
+            ai_models::name.eq(&m.name),
+            ai_models::version.eq(&m.version),
+            ai_models::model_type.eq(m.model_type.as_str()),
+            ai_models::connection_type.eq(m.connection_type.as_str()),
+            ai_models::created_at.eq(now),
+            ai_models::description.eq(&m.description),
+            ai_models::owner.eq(&m.owner),
+            ai_models::updated_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "a model with model_id '{}' is already registered",
+                m.model_id
+            )));
+        }
+        other => other?,
+    };
+    for s in sources {
+        add_source(conn, &m.model_id, s)?;
+    }
+    let model = get(conn, &m.model_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("model '{}' vanished", m.model_id)))?;
+    Ok((model, sources_of(conn, &m.model_id)?))
+}
+
+pub fn add_source(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    s: &NewEvidenceSource,
+) -> Result<(), StoreError> {
+    diesel::insert_into(evidence_sources::table)
+        .values((
+            evidence_sources::model_id.eq(model_id),
+            evidence_sources::source_type.eq(s.source_type.as_str()),
+            evidence_sources::config.eq(s.config.to_string()),
+            evidence_sources::read_only.eq(s.read_only),
+            evidence_sources::created_at.eq(naive(crate::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces every evidence source of a model.
+pub fn replace_sources(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    sources: &[NewEvidenceSource],
+) -> Result<(), StoreError> {
+    diesel::delete(evidence_sources::table.filter(evidence_sources::model_id.eq(model_id)))
+        .execute(conn)?;
+    for s in sources {
+        add_source(conn, model_id, s)?;
+    }
+    Ok(())
+}
+
+pub fn get(conn: &mut AnyConnection, model_id: &str) -> Result<Option<Model>, StoreError> {
+    ai_models::table
+        .filter(ai_models::model_id.eq(model_id))
+        .select(ModelRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Model::try_from)
+        .transpose()
+}
+
+pub fn sources_of(
+    conn: &mut AnyConnection,
+    model_id: &str,
+) -> Result<Vec<EvidenceSource>, StoreError> {
+    evidence_sources::table
+        .filter(evidence_sources::model_id.eq(model_id))
+        .order(evidence_sources::id.asc())
+        .select(SourceRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(EvidenceSource::try_from)
+        .collect()
+}
+
+/// Filters of `GET /models`.
+#[derive(Debug, Clone, Default)]
+pub struct ModelFilter {
+    pub model_type: Option<audit_domain::ModelType>,
+    pub connection_type: Option<audit_domain::ConnectionType>,
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    f: &ModelFilter,
+    paging: Paging,
+) -> Result<Page<Model>, StoreError> {
+    let (skip, limit) = super::clamp(paging);
+    macro_rules! filtered {
+        () => {{
+            let mut q = ai_models::table.into_boxed();
+            if let Some(t) = f.model_type {
+                q = q.filter(ai_models::model_type.eq(t.as_str()));
+            }
+            if let Some(t) = f.connection_type {
+                q = q.filter(ai_models::connection_type.eq(t.as_str()));
+            }
+            q
+        }};
+    }
+    let total: i64 = filtered!().count().get_result(conn)?;
+    let items = filtered!()
+        .order(ai_models::id.asc())
+        .offset(skip)
+        .limit(limit)
+        .select(ModelRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Model::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Page { total, items })
+}
+
+pub fn update(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    c: &ModelChanges,
+) -> Result<Model, StoreError> {
+    let current = get(conn, model_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("model '{model_id}' not found")))?;
+    diesel::update(ai_models::table.filter(ai_models::model_id.eq(model_id)))
+        .set((
+            ai_models::name.eq(c.name.as_ref().unwrap_or(&current.name)),
+            ai_models::version.eq(c.version.as_ref().unwrap_or(&current.version)),
+            ai_models::model_type.eq(c.model_type.unwrap_or(current.model_type).as_str()),
+            ai_models::connection_type.eq(c
+                .connection_type
+                .unwrap_or(current.connection_type)
+                .as_str()),
+            ai_models::description.eq(c.description.clone().unwrap_or(current.description)),
+            ai_models::owner.eq(c.owner.clone().unwrap_or(current.owner)),
+            ai_models::updated_at.eq(naive(crate::now())),
+        ))
+        .execute(conn)?;
+    get(conn, model_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("model '{model_id}' not found")))
+}
+
+/// Deletes a model with everything that belongs to it (sources, policy, audits, findings).
+pub fn delete(conn: &mut AnyConnection, model_id: &str) -> Result<bool, StoreError> {
+    let n =
+        diesel::delete(ai_models::table.filter(ai_models::model_id.eq(model_id))).execute(conn)?;
+    Ok(n > 0)
+}
+
+pub fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    Ok(ai_models::table.count().get_result(conn)?)
+}

@@ -1,0 +1,141 @@
+//! Diesel table definitions, shared by SQLite and PostgreSQL (`migrations/{sqlite,postgres}`).
+
+diesel::table! {
+    ai_models (id) {
+        id -> BigInt,
+        model_id -> Text,
+        name -> Text,
+        version -> Text,
+        model_type -> Text,
+        connection_type -> Text,
+        created_at -> Timestamp,
+        description -> Nullable<Text>,
+        owner -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence_sources (id) {
+        id -> BigInt,
+        model_id -> Text,
+        #[sql_name = "type"]
+        source_type -> Text,
+        config -> Text,
+        read_only -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_policies (id) {
+        id -> BigInt,
+        model_id -> Text,
+        audit_frequency -> Text,
+        baseline_strategy -> Text,
+        audit_scope -> Text,
+        policy_reference -> Nullable<Text>,
+        active_audit_enabled -> Bool,
+        thresholds -> Nullable<Text>,
+        enabled -> Bool,
+        next_run_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_runs (id) {
+        id -> BigInt,
+        audit_id -> Text,
+        model_id -> Text,
+        audit_type -> Text,
+        scheduled_at -> Timestamp,
+        executed_at -> Nullable<Timestamp>,
+        execution_status -> Nullable<Text>,
+        audit_result -> Nullable<Text>,
+        run_state -> Text,
+        trigger_kind -> Text,
+        model_version -> Text,
+        window_start -> Nullable<Timestamp>,
+        window_end -> Timestamp,
+        execution_reason -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        baseline_audit_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_summaries (audit_id) {
+        audit_id -> Text,
+        drift_score -> Double,
+        bias_score -> Double,
+        risk_score -> Double,
+        total_findings -> Integer,
+        critical_findings -> Integer,
+        high_findings -> Integer,
+        metrics -> Text,
+    }
+}
+
+diesel::table! {
+    audit_findings (id) {
+        id -> BigInt,
+        audit_id -> Text,
+        category -> Text,
+        rule_id -> Nullable<Text>,
+        severity -> Text,
+        metric_name -> Text,
+        baseline_value -> Nullable<Double>,
+        current_value -> Nullable<Double>,
+        deviation_percentage -> Nullable<Double>,
+        description -> Text,
+        model_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    profile_snapshots (audit_id) {
+        audit_id -> Text,
+        model_id -> Text,
+        model_version -> Text,
+        profile -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    baseline_approvals (id) {
+        id -> BigInt,
+        model_id -> Text,
+        audit_id -> Text,
+        model_version -> Text,
+        approved_at -> Timestamp,
+        approved_by -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sample_profiles (id) {
+        id -> BigInt,
+        model_id -> Text,
+        profile -> Text,
+        rows_read -> BigInt,
+        uploaded_at -> Timestamp,
+        consumed_by -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    ai_models,
+    evidence_sources,
+    audit_policies,
+    audit_runs,
+    audit_summaries,
+    audit_findings,
+    profile_snapshots,
+    baseline_approvals,
+    sample_profiles,
+);

@@ -1,0 +1,9 @@
+DROP TABLE sample_profiles;
+DROP TABLE baseline_approvals;
+DROP TABLE profile_snapshots;
+DROP TABLE audit_findings;
+DROP TABLE audit_summaries;
+DROP TABLE audit_runs;
+DROP TABLE audit_policies;
+DROP TABLE evidence_sources;
+DROP TABLE ai_models;
