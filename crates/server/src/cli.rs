@@ -35,6 +35,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Write deterministic synthetic prediction logs.
     GenEvidence(GenArgs),
+    /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -395,9 +397,9 @@ fn run_gen(args: &GenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -411,13 +413,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Profile(a) => run_profile(a),
         Command::Audit(a) => run_audit(a),
         Command::GenEvidence(a) => run_gen(a),
+        Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
     }
 }
 
 /// The binary's entry point.
 pub fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // The server reports what it does; the one-shot commands only what went wrong.
+    init_tracing(match cli.command {
+        Command::Serve(_) => "info,actix_server=warn",
+        _ => "warn",
+    });
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {

@@ -2,6 +2,8 @@
 //! service issue on, the server. Kept as a library so integration tests drive it in-process.
 
 pub mod cli;
+pub mod demo;
 pub mod output;
+pub mod serve;
 mod progress;
 pub mod synth;

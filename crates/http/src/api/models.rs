@@ -7,6 +7,7 @@ use audit_domain::{
 };
 use audit_evidence::{Format, ReadOptions};
 use audit_metrics::ProfileBuilder;
+use audit_scheduler::SourcePolicy;
 use audit_scheduler::sources::SampleSourceConfig;
 use audit_store::repo::{audits, models, policies, samples};
 use audit_store::{
@@ -172,7 +173,7 @@ pub(crate) fn check_model_id(id: &str) -> Result<(), ApiError> {
 }
 
 fn check_sources(
-    state: &AppState,
+    policy: &SourcePolicy,
     sources: &[SourceInput],
 ) -> Result<Vec<NewEvidenceSource>, ApiError> {
     sources
@@ -189,9 +190,7 @@ fn check_sources(
                     "evidence_sources[{i}]: config must be a JSON object"
                 )));
             }
-            state
-                .runner
-                .sources()
+            policy
                 .validate(s.source_type, &s.config)
                 .map_err(|e| ApiError::invalid(format!("evidence_sources[{i}]: {e}")))?;
             Ok(NewEvidenceSource {
@@ -274,6 +273,32 @@ pub(crate) fn detail_of(
     })
 }
 
+/// What a registration inserts: the model, its sources and its policy.
+pub type Registration = (NewModel, Vec<NewEvidenceSource>, Option<NewPolicy>);
+
+/// Validates a registration as `POST /models/register` does (the demo loader shares it).
+pub fn prepare(sources: &SourcePolicy, r: RegisterModel) -> Result<Registration, ApiError> {
+    check_model_id(&r.model_id)?;
+    check_text("name", &r.name, 256)?;
+    check_text("version", &r.version, 128)?;
+    let checked = check_sources(sources, &r.evidence_sources)?;
+    let policy = r
+        .policy
+        .as_ref()
+        .map(|p| new_policy(&r.model_id, p))
+        .transpose()?;
+    let new = NewModel {
+        model_id: r.model_id,
+        name: r.name,
+        version: r.version,
+        model_type: r.model_type,
+        connection_type: r.connection_type,
+        description: r.description,
+        owner: r.owner,
+    };
+    Ok((new, checked, policy))
+}
+
 /// Register a model with its evidence sources and, optionally, its audit policy.
 #[utoipa::path(
     tag = "models",
@@ -289,26 +314,8 @@ pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterModel>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = body.into_inner();
-    check_model_id(&r.model_id)?;
-    check_text("name", &r.name, 256)?;
-    check_text("version", &r.version, 128)?;
-    let sources = check_sources(&state, &r.evidence_sources)?;
-    let policy = r
-        .policy
-        .as_ref()
-        .map(|p| new_policy(&r.model_id, p))
-        .transpose()?;
-    let new = NewModel {
-        model_id: r.model_id.clone(),
-        name: r.name,
-        version: r.version,
-        model_type: r.model_type,
-        connection_type: r.connection_type,
-        description: r.description,
-        owner: r.owner,
-    };
-    let model_id = r.model_id;
+    let (new, sources, policy) = prepare(state.runner.sources(), body.into_inner())?;
+    let model_id = new.model_id.clone();
     let detail = write(&state, move |c| {
         models::insert(c, &new, &sources)?;
         if let Some(p) = &policy {
@@ -400,7 +407,7 @@ pub async fn update(
     let sources = u
         .evidence_sources
         .as_deref()
-        .map(|s| check_sources(&state, s))
+        .map(|s| check_sources(state.runner.sources(), s))
         .transpose()?;
     let changes = ModelChanges {
         name: u.name,

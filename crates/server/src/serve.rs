@@ -1,0 +1,277 @@
+//! `auditor serve`: the HTTP API and the scheduler over one database.
+//!
+//! Settings come from, in order of precedence: command-line flags, environment variables, an
+//! optional TOML file (`--config` / `AUDITOR_CONFIG`), then defaults. docs/configuration.md
+//! lists every key.
+
+use crate::demo;
+use anyhow::{Context, bail};
+use audit_http::{AppState, HttpConfig};
+use audit_scheduler::{Scheduler, SchedulerConfig, SourcePolicy, TimeScale};
+use audit_store::{Store, StoreOptions, redact_url};
+use clap::Args;
+use serde::Deserialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (flags and environment variables win).
+    #[arg(long, env = "AUDITOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// `postgres://user:pass@host/db`, or a SQLite file path (default `auditor.db`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8000; port 0 picks a free port).
+    #[arg(long, env = "AUDITOR_BIND")]
+    pub bind: Option<String>,
+    /// Directories file evidence may be read from (comma-separated).
+    #[arg(long, env = "AUDITOR_EVIDENCE_ROOTS", value_delimiter = ',')]
+    pub evidence_roots: Vec<PathBuf>,
+    /// Browser origins allowed by CORS (comma-separated; `*` for any).
+    #[arg(long, env = "AUDITOR_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Schedule speed-up: 1 is real time, 5760 makes a day last 15 seconds.
+    #[arg(long, env = "AUDITOR_TIME_SCALE")]
+    pub time_scale: Option<f64>,
+    /// Threads running audits.
+    #[arg(long, env = "AUDITOR_AUDIT_WORKERS")]
+    pub audit_workers: Option<usize>,
+    /// Threads serving HTTP (default: one per core).
+    #[arg(long, env = "AUDITOR_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+    /// Seconds between scans for due policies (1–59).
+    #[arg(long, env = "AUDITOR_TICK_SECONDS")]
+    pub tick_seconds: Option<u32>,
+    /// Database connections in the pool.
+    #[arg(long, env = "AUDITOR_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+    /// Milliseconds a list or dashboard response may be served from cache (0 disables).
+    #[arg(long, env = "AUDITOR_CACHE_TTL_MS")]
+    pub cache_ttl_ms: Option<u64>,
+    /// Timeout of `api` evidence sources, in seconds.
+    #[arg(long, env = "AUDITOR_API_TIMEOUT_SECS")]
+    pub api_timeout_secs: Option<u64>,
+    /// Largest inference summary an `api` source may return, in bytes.
+    #[arg(long, env = "AUDITOR_API_MAX_BYTES")]
+    pub api_max_bytes: Option<u64>,
+    /// Largest sample upload, in bytes.
+    #[arg(long, env = "AUDITOR_MAX_SAMPLE_BYTES")]
+    pub max_sample_bytes: Option<usize>,
+    /// Do not run scheduled audits (API only; useful beside another instance).
+    #[arg(long, env = "AUDITOR_NO_SCHEDULER")]
+    pub no_scheduler: bool,
+    /// Load the demo registry from seeds/ into a fresh database, compress time and feed new
+    /// evidence windows.
+    #[arg(long)]
+    pub demo: bool,
+    /// Where the demo keeps its database and evidence (recreated at every start).
+    #[arg(long, env = "AUDITOR_DEMO_DIR", default_value = "auditor-demo")]
+    pub demo_dir: PathBuf,
+    /// The demo registry.
+    #[arg(long, env = "AUDITOR_DEMO_SEED", default_value = "seeds/demo.toml")]
+    pub demo_seed: PathBuf,
+}
+
+/// The TOML file: the same settings, snake_case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub evidence_roots: Option<Vec<PathBuf>>,
+    pub cors_origins: Option<Vec<String>>,
+    pub time_scale: Option<f64>,
+    pub audit_workers: Option<usize>,
+    pub http_workers: Option<usize>,
+    pub tick_seconds: Option<u32>,
+    pub db_pool_size: Option<u32>,
+    pub cache_ttl_ms: Option<u64>,
+    pub api_timeout_secs: Option<u64>,
+    pub api_max_bytes: Option<u64>,
+    pub max_sample_bytes: Option<usize>,
+    pub no_scheduler: Option<bool>,
+}
+
+/// Settings after merging flags, environment, file and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub evidence_roots: Vec<PathBuf>,
+    pub cors_origins: Vec<String>,
+    pub time_scale: f64,
+    pub audit_workers: usize,
+    pub http_workers: usize,
+    pub tick_seconds: u32,
+    pub db_pool_size: u32,
+    pub cache_ttl_ms: u64,
+    pub api_timeout_secs: u64,
+    pub api_max_bytes: u64,
+    pub max_sample_bytes: usize,
+    pub no_scheduler: bool,
+}
+
+fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+impl Settings {
+    pub fn resolve(a: &ServeArgs) -> anyhow::Result<Settings> {
+        let file: FileConfig = match &a.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config '{}'", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("config '{}' is not valid", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let s = Settings {
+            database_url: a
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| "auditor.db".into()),
+            bind: a
+                .bind
+                .clone()
+                .or(file.bind)
+                .unwrap_or_else(|| "127.0.0.1:8000".into()),
+            evidence_roots: non_empty(a.evidence_roots.clone())
+                .or(file.evidence_roots)
+                .unwrap_or_default(),
+            cors_origins: non_empty(a.cors_origins.clone())
+                .or(file.cors_origins)
+                .unwrap_or_else(|| vec!["http://localhost:3000".into()]),
+            time_scale: a.time_scale.or(file.time_scale).unwrap_or(1.0),
+            audit_workers: a.audit_workers.or(file.audit_workers).unwrap_or(2),
+            http_workers: a.http_workers.or(file.http_workers).unwrap_or(cores),
+            tick_seconds: a.tick_seconds.or(file.tick_seconds).unwrap_or(5),
+            db_pool_size: a.db_pool_size.or(file.db_pool_size).unwrap_or(16),
+            cache_ttl_ms: a.cache_ttl_ms.or(file.cache_ttl_ms).unwrap_or(1000),
+            api_timeout_secs: a.api_timeout_secs.or(file.api_timeout_secs).unwrap_or(10),
+            api_max_bytes: a.api_max_bytes.or(file.api_max_bytes).unwrap_or(1 << 20),
+            max_sample_bytes: a
+                .max_sample_bytes
+                .or(file.max_sample_bytes)
+                .unwrap_or(64 << 20),
+            no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
+        };
+        if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
+            bail!("time_scale must be a number ≥ 1 (1 is real time)");
+        }
+        if !(1..=59).contains(&s.tick_seconds) {
+            bail!("tick_seconds must be between 1 and 59");
+        }
+        if s.audit_workers == 0 || s.http_workers == 0 || s.db_pool_size == 0 {
+            bail!("audit_workers, http_workers and db_pool_size must be at least 1");
+        }
+        Ok(s)
+    }
+}
+
+/// Prepares a fresh demo directory and returns its settings overrides.
+fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
+    let dir = &a.demo_dir;
+    demo::fresh_dir(dir)?;
+    let evidence = dir.join("evidence");
+    std::fs::create_dir_all(&evidence)
+        .with_context(|| format!("cannot create '{}'", evidence.display()))?;
+    if a.database_url.is_none() {
+        s.database_url = dir.join("demo.db").to_string_lossy().into_owned();
+    }
+    s.evidence_roots = vec![evidence.clone()];
+    if a.time_scale.is_none() {
+        s.time_scale = demo::DEMO_TIME_SCALE;
+    }
+    if a.tick_seconds.is_none() {
+        s.tick_seconds = 1;
+    }
+    Ok(evidence)
+}
+
+pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
+    let mut s = Settings::resolve(a)?;
+    let demo_evidence = if a.demo {
+        Some(demo_settings(a, &mut s)?)
+    } else {
+        None
+    };
+    let store = Store::open(
+        &s.database_url,
+        &StoreOptions {
+            pool_size: s.db_pool_size,
+            ..StoreOptions::default()
+        },
+    )
+    .with_context(|| format!("cannot open database '{}'", redact_url(&s.database_url)))?;
+    tracing::info!(database = %redact_url(&s.database_url), backend = store.backend().name(), "database ready");
+
+    let mut sources = SourcePolicy::new(&s.evidence_roots).map_err(anyhow::Error::msg)?;
+    sources.api_timeout = Duration::from_secs(s.api_timeout_secs);
+    sources.api_max_bytes = s.api_max_bytes;
+    if s.evidence_roots.is_empty() {
+        tracing::warn!(
+            "no evidence root configured (AUDITOR_EVIDENCE_ROOTS): logs, batch and container sources are refused"
+        );
+    }
+
+    let feeder = match &demo_evidence {
+        Some(dir) => Some(demo::load(&store, &sources, &a.demo_seed, dir, s.time_scale)?),
+        None => None,
+    };
+
+    let scheduler = Scheduler::start(
+        store.clone(),
+        sources,
+        SchedulerConfig {
+            workers: s.audit_workers,
+            tick_seconds: s.tick_seconds,
+            time_scale: TimeScale(s.time_scale),
+            ..SchedulerConfig::default()
+        },
+        !s.no_scheduler,
+    )?;
+    if s.no_scheduler {
+        tracing::warn!("scheduler disabled: audits run only on request");
+    }
+
+    let state = AppState::new(
+        store,
+        scheduler.runner.clone(),
+        HttpConfig {
+            cors_origins: s.cors_origins.clone(),
+            cache_ttl: Duration::from_millis(s.cache_ttl_ms),
+            max_sample_bytes: s.max_sample_bytes,
+            ..HttpConfig::default()
+        },
+    );
+    let result = actix_web::rt::System::new().block_on(async {
+        let server = actix_web::HttpServer::new(move || audit_http::app(state.clone()))
+            .workers(s.http_workers)
+            .backlog(2048)
+            .bind(&s.bind)
+            .with_context(|| format!("cannot listen on {}", s.bind))?;
+        for addr in server.addrs() {
+            announce(addr)?;
+        }
+        server.run().await.context("HTTP server failed")
+    });
+    if let Some(f) = feeder {
+        f.stop();
+    }
+    scheduler.shutdown();
+    result
+}
+
+/// One line on standard output that scripts and tests wait for.
+fn announce(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    tracing::info!(%addr, "listening; API docs at http://{addr}/docs/");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on http://{addr}")?;
+    out.flush()?;
+    Ok(())
+}
