@@ -4,6 +4,6 @@
 pub mod cli;
 pub mod demo;
 pub mod output;
-pub mod serve;
 mod progress;
+pub mod serve;
 pub mod synth;

@@ -142,7 +142,10 @@ impl Settings {
                 .unwrap_or_else(|| "127.0.0.1:8000".into()),
             evidence_roots: non_empty(a.evidence_roots.clone())
                 .or(file.evidence_roots)
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
             cors_origins: non_empty(a.cors_origins.clone())
                 .or(file.cors_origins)
                 .unwrap_or_else(|| vec!["http://localhost:3000".into()]),
@@ -220,7 +223,13 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     }
 
     let feeder = match &demo_evidence {
-        Some(dir) => Some(demo::load(&store, &sources, &a.demo_seed, dir, s.time_scale)?),
+        Some(dir) => Some(demo::load(
+            &store,
+            &sources,
+            &a.demo_seed,
+            dir,
+            s.time_scale,
+        )?),
         None => None,
     };
 

@@ -1,0 +1,12 @@
+//! Integration tests of `auditor serve`: the real server on a random port, a fresh database per
+//! test, on SQLite and (with `AUDITOR_TEST_POSTGRES_URL`) on PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod audits;
+mod errors;
+mod openapi;
+mod privacy;
+mod registry;
