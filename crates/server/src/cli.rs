@@ -37,6 +37,9 @@ pub enum Command {
     GenEvidence(GenArgs),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
     Serve(crate::serve::ServeArgs),
+    /// Fill a database with a large synthetic audit history (for benchmarks).
+    #[command(hide = true)]
+    BenchDb(crate::benchdb::BenchDbArgs),
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +417,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => run_audit(a),
         Command::GenEvidence(a) => run_gen(a),
         Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
+        Command::BenchDb(a) => crate::benchdb::run(a).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -422,7 +426,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server reports what it does; the one-shot commands only what went wrong.
     init_tracing(match cli.command {
-        Command::Serve(_) => "info,actix_server=warn",
+        Command::Serve(_) | Command::BenchDb(_) => "info,actix_server=warn",
         _ => "warn",
     });
     match run(&cli) {

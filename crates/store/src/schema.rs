@@ -128,7 +128,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dashboard_counts (model_id, kind, value) {
+        model_id -> Text,
+        kind -> Text,
+        value -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    dashboard_counts,
     ai_models,
     evidence_sources,
     audit_policies,

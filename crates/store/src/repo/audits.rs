@@ -230,6 +230,13 @@ pub fn finish(conn: &mut AnyConnection, f: &FinishRun) -> Result<AuditRun, Store
             .execute(conn)?;
     }
     insert_findings(conn, &f.audit_id, &run.model_id, f.executed_at, &f.findings)?;
+    super::dashboard::count_run(
+        conn,
+        &run.model_id,
+        f.execution_status,
+        f.audit_result,
+        &f.findings,
+    )?;
     if let Some(p) = &f.profile {
         diesel::insert_into(profile_snapshots::table)
             .values((
@@ -329,6 +336,13 @@ pub fn close_interrupted(
     conn: &mut AnyConnection,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    let stale: Vec<String> = audit_runs::table
+        .filter(audit_runs::run_state.eq(RunState::Running.as_str()))
+        .select(audit_runs::model_id)
+        .load(conn)?;
+    for model_id in &stale {
+        super::dashboard::count_run(conn, model_id, ExecutionStatus::Failed, None, &[])?;
+    }
     Ok(diesel::update(
         audit_runs::table.filter(audit_runs::run_state.eq(RunState::Running.as_str())),
     )

@@ -1,14 +1,13 @@
 //! Aggregates for `GET /dashboard/overview` and `GET /dashboard/model/{model_id}`.
 
 use audit_domain::{AuditResult, ExecutionStatus, FindingCategory, Severity};
-use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{Double, Text};
+use diesel::sql_types::{BigInt, Double, Text};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::records::utc;
-use crate::schema::{audit_findings, audit_runs, audit_summaries};
+use crate::schema::{audit_runs, audit_summaries, dashboard_counts};
 use crate::{AnyConnection, RunState, StoreError};
 
 /// The nine global metrics of seed 000, plus breakdowns a dashboard needs.
@@ -67,50 +66,175 @@ fn counts<I: IntoIterator<Item = (Option<String>, i64)>>(
     m
 }
 
+/// Adds `n` to one running total of `model_id` (kinds: result, status, severity, category).
+fn bump(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    kind: &str,
+    value: &str,
+    n: i64,
+) -> Result<(), StoreError> {
+    use dashboard_counts::dsl as d;
+    let row = (
+        d::model_id.eq(model_id),
+        d::kind.eq(kind),
+        d::value.eq(value),
+        d::n.eq(n),
+    );
+    // Upserts are backend-specific in diesel: dispatch on the backend.
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            diesel::insert_into(d::dashboard_counts)
+                .values(row)
+                .on_conflict((d::model_id, d::kind, d::value))
+                .do_update()
+                .set(d::n.eq(d::n + n))
+                .execute(c)?;
+        }
+        AnyConnection::Postgresql(c) => {
+            diesel::insert_into(d::dashboard_counts)
+                .values(row)
+                .on_conflict((d::model_id, d::kind, d::value))
+                .do_update()
+                .set(d::n.eq(d::n + n))
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Counts one finished audit and its findings into the dashboard totals (called inside the
+/// transaction that stores the results).
+pub(crate) fn count_run(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    status: ExecutionStatus,
+    result: Option<AuditResult>,
+    findings: &[audit_domain::Finding],
+) -> Result<(), StoreError> {
+    bump(conn, model_id, "status", status.as_str(), 1)?;
+    bump(
+        conn,
+        model_id,
+        "result",
+        result.map_or("", |r| r.as_str()),
+        1,
+    )?;
+    let mut by: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for f in findings {
+        *by.entry(("severity", f.severity.as_str())).or_default() += 1;
+        *by.entry(("category", f.category.as_str())).or_default() += 1;
+    }
+    for ((kind, value), n) in by {
+        bump(conn, model_id, kind, value, n)?;
+    }
+    Ok(())
+}
+
+/// Recomputes every running total from the stored rows (after bulk loads).
+pub fn rebuild_counts(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    diesel::delete(dashboard_counts::table).execute(conn)?;
+    for sql in [
+        "INSERT INTO dashboard_counts (model_id, kind, value, n) SELECT model_id, 'result', COALESCE(audit_result, ''), COUNT(*) FROM audit_runs WHERE run_state = 'finished' GROUP BY model_id, COALESCE(audit_result, '')",
+        "INSERT INTO dashboard_counts (model_id, kind, value, n) SELECT model_id, 'status', COALESCE(execution_status, ''), COUNT(*) FROM audit_runs WHERE run_state = 'finished' GROUP BY model_id, COALESCE(execution_status, '')",
+        "INSERT INTO dashboard_counts (model_id, kind, value, n) SELECT model_id, 'severity', severity, COUNT(*) FROM audit_findings GROUP BY model_id, severity",
+        "INSERT INTO dashboard_counts (model_id, kind, value, n) SELECT model_id, 'category', category, COUNT(*) FROM audit_findings GROUP BY model_id, category",
+    ] {
+        diesel::sql_query(sql).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The number of findings matching `f` from the running totals, when the filter is one they
+/// keep (one severity or one category, optionally of one model; no audit, no dates). Saves
+/// counting hundreds of thousands of rows for a page of 50.
+pub(crate) fn counted_total(
+    conn: &mut AnyConnection,
+    f: &crate::FindingFilter,
+) -> Result<Option<i64>, StoreError> {
+    if f.audit_id.is_some() || f.from.is_some() || f.to.is_some() {
+        return Ok(None);
+    }
+    let (kind, value) = match (f.severity, f.category) {
+        (Some(s), None) => ("severity", s.as_str()),
+        (None, Some(c)) => ("category", c.as_str()),
+        _ => return Ok(None),
+    };
+    let mut q = dashboard_counts::table
+        .filter(dashboard_counts::kind.eq(kind))
+        .filter(dashboard_counts::value.eq(value))
+        .into_boxed();
+    if let Some(m) = &f.model_id {
+        q = q.filter(dashboard_counts::model_id.eq(m.clone()));
+    }
+    let ns: Vec<i64> = q.select(dashboard_counts::n).load(conn)?;
+    Ok(Some(ns.iter().sum()))
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    value: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The running totals split by kind.
+struct Totals {
+    result: Vec<(Option<String>, i64)>,
+    status: Vec<(Option<String>, i64)>,
+    severity: Vec<(Option<String>, i64)>,
+    category: Vec<(Option<String>, i64)>,
+}
+
+fn totals(rows: impl IntoIterator<Item = (String, String, i64)>) -> Totals {
+    let mut t = Totals {
+        result: Vec::new(),
+        status: Vec::new(),
+        severity: Vec::new(),
+        category: Vec::new(),
+    };
+    for (kind, value, n) in rows {
+        let v = (!value.is_empty()).then_some(value);
+        match kind.as_str() {
+            "result" => t.result.push((v, n)),
+            "status" => t.status.push((v, n)),
+            "severity" => t.severity.push((v, n)),
+            _ => t.category.push((v, n)),
+        }
+    }
+    t
+}
+
 pub fn overview(conn: &mut AnyConnection) -> Result<Overview, StoreError> {
     let total_models = super::models::count(conn)?;
-    let finished = RunState::Finished.as_str();
-    let by_result: Vec<(Option<String>, i64)> = audit_runs::table
-        .filter(audit_runs::run_state.eq(finished))
-        .group_by(audit_runs::audit_result)
-        .select((audit_runs::audit_result, count_star()))
-        .load(conn)?;
-    let by_status: Vec<(Option<String>, i64)> = audit_runs::table
-        .filter(audit_runs::run_state.eq(finished))
-        .group_by(audit_runs::execution_status)
-        .select((audit_runs::execution_status, count_star()))
-        .load(conn)?;
+    let rows: Vec<CountRow> = diesel::sql_query(
+        "SELECT kind, value, CAST(SUM(n) AS BIGINT) AS n FROM dashboard_counts GROUP BY kind, value",
+    )
+    .load(conn)?;
+    let t = totals(rows.into_iter().map(|r| (r.kind, r.value, r.n)));
     let running_audits: i64 = audit_runs::table
         .filter(audit_runs::run_state.eq(RunState::Running.as_str()))
         .count()
         .get_result(conn)?;
-    let by_severity: Vec<(String, i64)> = audit_findings::table
-        .group_by(audit_findings::severity)
-        .select((audit_findings::severity, count_star()))
-        .load(conn)?;
-    let by_category: Vec<(String, i64)> = audit_findings::table
-        .group_by(audit_findings::category)
-        .select((audit_findings::category, count_star()))
-        .load(conn)?;
-    let total_audits = by_status.iter().map(|(_, n)| n).sum();
-    let audit_status_distribution = counts(by_result, AuditResult::ALL.iter().map(|r| r.as_str()));
+    let total_audits = t.status.iter().map(|(_, n)| n).sum();
+    let audit_status_distribution = counts(t.result, AuditResult::ALL.iter().map(|r| r.as_str()));
     let execution_status_distribution =
-        counts(by_status, ExecutionStatus::ALL.iter().map(|r| r.as_str()));
-    let findings_by_severity = counts(
-        by_severity.into_iter().map(|(k, n)| (Some(k), n)),
-        Severity::ALL.iter().map(|r| r.as_str()),
-    );
-    let findings_by_category = counts(
-        by_category.into_iter().map(|(k, n)| (Some(k), n)),
-        FindingCategory::ALL.iter().map(|r| r.as_str()),
-    );
+        counts(t.status, ExecutionStatus::ALL.iter().map(|r| r.as_str()));
+    let findings_by_severity = counts(t.severity, Severity::ALL.iter().map(|r| r.as_str()));
+    let findings_by_category = counts(t.category, FindingCategory::ALL.iter().map(|r| r.as_str()));
     // Each model's latest judged (summarised) passive audit.
+    // One index walk per model (audit_runs_latest), not a scan of every audit.
     let latest: Vec<LatestScores> = diesel::sql_query(
         "SELECT s.drift_score, s.bias_score, s.risk_score, r.audit_result \
-         FROM audit_runs r JOIN audit_summaries s ON s.audit_id = r.audit_id \
-         WHERE r.id IN (SELECT MAX(r2.id) FROM audit_runs r2 \
-                        JOIN audit_summaries s2 ON s2.audit_id = r2.audit_id \
-                        WHERE r2.audit_type = 'passive' GROUP BY r2.model_id)",
+         FROM ai_models m \
+         JOIN audit_runs r ON r.id = (SELECT r2.id FROM audit_runs r2 \
+                JOIN audit_summaries s2 ON s2.audit_id = r2.audit_id \
+                WHERE r2.model_id = m.model_id AND r2.audit_type = 'passive' \
+                ORDER BY r2.id DESC LIMIT 1) \
+         JOIN audit_summaries s ON s.audit_id = r.audit_id",
     )
     .load(conn)?;
     let mean = |f: &dyn Fn(&LatestScores) -> f64| {
@@ -222,24 +346,17 @@ pub fn model_finding_counts(
     conn: &mut AnyConnection,
     model_id: &str,
 ) -> Result<(Counts, Counts), StoreError> {
-    let by_severity: Vec<(String, i64)> = audit_findings::table
-        .filter(audit_findings::model_id.eq(model_id))
-        .group_by(audit_findings::severity)
-        .select((audit_findings::severity, count_star()))
+    let rows: Vec<(String, String, i64)> = dashboard_counts::table
+        .filter(dashboard_counts::model_id.eq(model_id))
+        .select((
+            dashboard_counts::kind,
+            dashboard_counts::value,
+            dashboard_counts::n,
+        ))
         .load(conn)?;
-    let by_category: Vec<(String, i64)> = audit_findings::table
-        .filter(audit_findings::model_id.eq(model_id))
-        .group_by(audit_findings::category)
-        .select((audit_findings::category, count_star()))
-        .load(conn)?;
+    let t = totals(rows);
     Ok((
-        counts(
-            by_severity.into_iter().map(|(k, n)| (Some(k), n)),
-            Severity::ALL.iter().map(|r| r.as_str()),
-        ),
-        counts(
-            by_category.into_iter().map(|(k, n)| (Some(k), n)),
-            FindingCategory::ALL.iter().map(|r| r.as_str()),
-        ),
+        counts(t.severity, Severity::ALL.iter().map(|r| r.as_str())),
+        counts(t.category, FindingCategory::ALL.iter().map(|r| r.as_str())),
     ))
 }

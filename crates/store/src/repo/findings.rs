@@ -75,7 +75,10 @@ pub fn list(
             q
         }};
     }
-    let total: i64 = filtered!().count().get_result(conn)?;
+    let total: i64 = match super::dashboard::counted_total(conn, f)? {
+        Some(n) => n,
+        None => filtered!().count().get_result(conn)?,
+    };
     let items = filtered!()
         .order(audit_findings::id.desc())
         .offset(skip)

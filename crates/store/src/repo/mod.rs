@@ -14,3 +14,10 @@ pub const MAX_LIMIT: i64 = 500;
 pub(crate) fn clamp(p: crate::Paging) -> (i64, i64) {
     (p.skip.max(0), p.limit.clamp(1, MAX_LIMIT))
 }
+
+/// Runs one SQL statement as given (bulk loads such as `auditor bench-db`). Never pass it text
+/// that came from a request.
+pub fn execute_raw(conn: &mut crate::AnyConnection, sql: &str) -> Result<usize, crate::StoreError> {
+    use diesel::RunQueryDsl;
+    Ok(diesel::sql_query(sql).execute(conn)?)
+}

@@ -1,0 +1,2 @@
+DROP INDEX audit_runs_latest;
+DROP TABLE dashboard_counts;
