@@ -2,14 +2,20 @@
 //! while the store's write generation is unchanged (any write through this process
 //! invalidates everything) and for at most `ttl` (so writes by other instances sharing a
 //! PostgreSQL database show up within it).
+//!
+//! Misses are single-flight: when an entry expires under load, one request recomputes it and
+//! the others wait for that result instead of all querying the database at once.
 
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+type Flight = Arc<tokio::sync::Mutex<()>>;
 
 pub struct ResponseCache {
     entries: Mutex<HashMap<String, (u64, Instant, Bytes)>>,
+    flights: Mutex<HashMap<String, Flight>>,
     ttl: Duration,
     max_entries: usize,
 }
@@ -26,6 +32,7 @@ impl ResponseCache {
     pub fn new(ttl: Duration, max_entries: usize) -> ResponseCache {
         ResponseCache {
             entries: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
             ttl,
             max_entries,
         }
@@ -42,6 +49,19 @@ impl ResponseCache {
             }
             _ => None,
         }
+    }
+
+    /// The lock that serialises recomputing `key`; `None` when caching is off.
+    pub fn flight(&self, key: &str) -> Option<Flight> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let mut map = self.flights.lock().ok()?;
+        if map.len() >= self.max_entries && !map.contains_key(key) {
+            // Only locks nobody holds or waits for are dropped.
+            map.retain(|_, f| Arc::strong_count(f) > 1);
+        }
+        Some(Arc::clone(map.entry(key.to_owned()).or_default()))
     }
 
     pub fn put(&self, key: String, generation: u64, body: Bytes) {

@@ -154,6 +154,16 @@ where
     if let Some(body) = state.cache.get(&key, generation) {
         return Ok(json_bytes(body));
     }
+    let flight = state.cache.flight(&key);
+    let _turn = match &flight {
+        Some(f) => Some(f.lock().await),
+        None => None,
+    };
+    // Whoever held the lock before us may have just filled the entry.
+    let generation = state.store.generation();
+    if let Some(body) = state.cache.get(&key, generation) {
+        return Ok(json_bytes(body));
+    }
     let value = read(state, f).await?;
     let body = bytes::Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::internal(&e))?);
     state.cache.put(key, generation, body.clone());
