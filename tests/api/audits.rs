@@ -510,3 +510,49 @@ fn restart_closes_interrupted_and_catches_up_once() {
     // The baseline(s) before, the closed crashed run, and one catch-up.
     assert_eq!(after, before + 2, "{:#?}", audits_of(&s2, "m"));
 }
+
+/// `auditor serve --demo`: a fresh database with the demo registry; baselines first, then
+/// failing audits as the feeder's drift and disparity grow (days of 2 s here).
+#[test]
+fn demo_shows_baselines_then_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../seeds/demo.toml");
+    let demo_dir = dir.path().join("demo");
+    let s = Server::start(
+        &Backend::Sqlite,
+        Options {
+            scheduler: true,
+            day_seconds: 2.0,
+            no_roots: true,
+            extra: vec![
+                "--demo".into(),
+                "--demo-dir".into(),
+                demo_dir.to_string_lossy().into_owned(),
+                "--demo-seed".into(),
+                seed.into(),
+            ],
+        },
+    );
+    assert!(demo_dir.join(".auditor-demo").exists());
+    assert!(demo_dir.join("evidence/fraud-detector").is_dir());
+    let models = s.get("/models").ok(200);
+    assert_eq!(models["total"], 4);
+    s.wait_for(20, "four baselines", || {
+        (s.get("/audits?audit_result=BASELINE_CREATED").ok(200)["total"] == 4).then_some(())
+    });
+    let fail = s.wait_for(40, "a failing demo audit", || {
+        let r = s.get("/audits?audit_result=AUDIT_FAIL").ok(200);
+        r["audits"].as_array().and_then(|a| a.first().cloned())
+    });
+    assert!(
+        ["fraud-detector", "resume-screener", "support-assistant"]
+            .contains(&fail["model_id"].as_str().unwrap()),
+        "{fail}"
+    );
+    let o = s.get("/dashboard/overview").ok(200);
+    assert!(o["failed_audits"].as_i64().unwrap() >= 1);
+    assert!(
+        o["high_findings_count"].as_i64().unwrap() + o["critical_findings_count"].as_i64().unwrap()
+            >= 1
+    );
+}

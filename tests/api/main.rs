@@ -6,6 +6,7 @@
 mod harness;
 
 mod audits;
+mod concurrency;
 mod errors;
 mod openapi;
 mod privacy;

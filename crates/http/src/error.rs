@@ -92,8 +92,9 @@ impl From<audit_scheduler::RunError> for ApiError {
         match e {
             audit_scheduler::RunError::Store(s) => s.into(),
             audit_scheduler::RunError::NotFound(m) => ApiError::not_found(m),
+            // The caller asks faster than audits run: theirs to slow down, not a server fault.
             audit_scheduler::RunError::Busy => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
             }
         }
     }

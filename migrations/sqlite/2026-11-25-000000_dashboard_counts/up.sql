@@ -22,3 +22,7 @@ SELECT model_id, 'category', category, COUNT(*) FROM audit_findings GROUP BY mod
 
 -- Each model's latest audits, newest first (the dashboards' "latest judged audit").
 CREATE INDEX audit_runs_latest ON audit_runs (model_id, audit_type, id);
+
+-- The model list's filters.
+CREATE INDEX ai_models_type ON ai_models (model_type, id);
+CREATE INDEX ai_models_connection ON ai_models (connection_type, id);

@@ -237,7 +237,7 @@ pub async fn approve(
     responses(
         (status = 202, body = AuditRun),
         (status = 404, body = crate::ErrorBody),
-        (status = 503, description = "Audit queue full", body = crate::ErrorBody)
+        (status = 429, description = "Audit queue full: retry shortly", body = crate::ErrorBody)
     )
 )]
 #[post("/models/{model_id}/audits")]
