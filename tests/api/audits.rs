@@ -165,6 +165,8 @@ fn scheduled_end_to_end(b: Backend) {
         s.get(&format!("/audits?from={past}&to={future}")).ok(200)["total"],
         total
     );
+    let with_running = s.get("/audits?include_running=true&limit=500").ok(200);
+    assert!(with_running["total"].as_i64().unwrap() >= total);
     let first = s.get("/audits?limit=1").ok(200);
     assert_eq!(first["audits"].as_array().unwrap().len(), 1);
 
@@ -207,6 +209,18 @@ fn scheduled_end_to_end(b: Backend) {
         s.get(&format!("/findings?from={future}")).ok(200)["total"],
         0
     );
+    assert_eq!(s.get(&format!("/findings?to={past}")).ok(200)["total"], 0);
+    assert_eq!(
+        s.get(&format!("/findings?from={past}&to={future}&limit=500"))
+            .ok(200)["total"],
+        nf
+    );
+    let both = s.get("/findings?severity=CRITICAL&category=bias").ok(200);
+    let expect = all_f
+        .iter()
+        .filter(|f| f["severity"] == "CRITICAL" && f["category"] == "bias")
+        .count();
+    assert_eq!(both["total"], expect);
 
     // The dashboard matches the rows (the scheduler keeps running: hold it still first).
     let policies = s.get("/audit-policies").ok(200);
