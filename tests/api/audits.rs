@@ -570,3 +570,38 @@ fn demo_shows_baselines_then_failures() {
             >= 1
     );
 }
+
+/// On PostgreSQL a starting instance closes only runs older than the run timeout: another live
+/// instance's audit in progress is left alone.
+#[test]
+fn postgres_start_spares_live_runs() {
+    let Some(b) = Backend::postgres() else { return };
+    let a = Server::start(&b, Options::default());
+    a.post(
+        "/models/register",
+        &model("m", "ml", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        let mut c = PgConnection::establish(&a.db_url).unwrap();
+        diesel::sql_query(
+            "INSERT INTO audit_runs (audit_id, model_id, audit_type, scheduled_at, run_state, trigger_kind, model_version, window_end) VALUES \
+             ('aud_live', 'm', 'passive', now(), 'running', 'manual', '1.0.0', now() AT TIME ZONE 'UTC'), \
+             ('aud_dead', 'm', 'passive', '2000-01-01', 'running', 'manual', '1.0.0', '2000-01-01')",
+        )
+        .execute(&mut c)
+        .unwrap();
+    }
+    let b2 = a.sibling(Options {
+        scheduler: true,
+        ..Options::default()
+    });
+    let dead = b2.wait_for(10, "the stale run closed", || {
+        let r = b2.get("/audits/aud_dead").ok(200);
+        (r["run_state"] == "finished").then_some(r)
+    });
+    assert_eq!(dead["execution_status"], "FAILED");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(b2.get("/audits/aud_live").ok(200)["run_state"], "running");
+}

@@ -48,6 +48,9 @@ pub struct SchedulerConfig {
     pub time_scale: TimeScale,
     /// Due policies claimed per scan at most.
     pub batch: i64,
+    /// A run still `running` this long after its claim is closed as interrupted (its
+    /// instance died). On SQLite, one server per file, every running run is closed at start.
+    pub run_timeout: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -57,6 +60,7 @@ impl Default for SchedulerConfig {
             tick_seconds: 5,
             time_scale: TimeScale::default(),
             batch: 32,
+            run_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -98,14 +102,19 @@ impl std::fmt::Debug for Scheduler {
 
 impl Scheduler {
     /// Closes runs interrupted by a crash, then starts the workers and, when `tick` is true,
-    /// the thread that scans for due policies.
+    /// the thread that scans for due policies. On PostgreSQL other live instances may be
+    /// running audits, so only runs older than `run_timeout` count as interrupted.
     pub fn start(
         store: Store,
         sources: SourcePolicy,
         config: SchedulerConfig,
         tick: bool,
     ) -> Result<Scheduler, StoreError> {
-        let closed = store.write(|c| audits::close_interrupted(c, audit_store::now()))?;
+        let before = match store.backend() {
+            audit_store::Backend::Sqlite => None,
+            audit_store::Backend::Postgres => Some(stale_before(&config)),
+        };
+        let closed = store.write(|c| audits::close_interrupted(c, audit_store::now(), before))?;
         if closed > 0 {
             tracing::warn!(
                 closed,
@@ -202,7 +211,25 @@ fn tick_loop(runner: &Arc<Runner>, stop: &AtomicBool, every: u32) {
     }
 }
 
+fn stale_before(config: &SchedulerConfig) -> DateTime<Utc> {
+    audit_store::now()
+        - chrono::Duration::from_std(config.run_timeout).unwrap_or(chrono::Duration::hours(1))
+}
+
 fn scan_logged(runner: &Runner) {
+    // Runs of instances that died (or hung) past the time limit.
+    let before = stale_before(&runner.config);
+    match runner
+        .store
+        .write(|c| audits::close_interrupted(c, audit_store::now(), Some(before)))
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            closed = n,
+            "closed audits running past their time limit as FAILED"
+        ),
+        Err(e) => tracing::error!(error = %e, "cannot close stale audits"),
+    }
     match runner.scan(audit_store::now()) {
         Ok(0) => {}
         Ok(n) => tracing::info!(claimed = n, "scheduled audits claimed"),

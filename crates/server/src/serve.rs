@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Largest sample upload, in bytes.
     #[arg(long, env = "AUDITOR_MAX_SAMPLE_BYTES")]
     pub max_sample_bytes: Option<usize>,
+    /// Seconds after which a run still `running` counts as interrupted (its instance died).
+    #[arg(long, env = "AUDITOR_RUN_TIMEOUT_SECS")]
+    pub run_timeout_secs: Option<u64>,
     /// Do not run scheduled audits (API only; useful beside another instance).
     #[arg(long, env = "AUDITOR_NO_SCHEDULER")]
     pub no_scheduler: bool,
@@ -91,6 +94,7 @@ pub struct FileConfig {
     pub api_timeout_secs: Option<u64>,
     pub api_max_bytes: Option<u64>,
     pub max_sample_bytes: Option<usize>,
+    pub run_timeout_secs: Option<u64>,
     pub no_scheduler: Option<bool>,
 }
 
@@ -110,6 +114,7 @@ pub struct Settings {
     pub api_timeout_secs: u64,
     pub api_max_bytes: u64,
     pub max_sample_bytes: usize,
+    pub run_timeout_secs: u64,
     pub no_scheduler: bool,
 }
 
@@ -161,6 +166,10 @@ impl Settings {
                 .max_sample_bytes
                 .or(file.max_sample_bytes)
                 .unwrap_or(64 << 20),
+            run_timeout_secs: a
+                .run_timeout_secs
+                .or(file.run_timeout_secs)
+                .unwrap_or(30 * 60),
             no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
         };
         if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
@@ -240,6 +249,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             workers: s.audit_workers,
             tick_seconds: s.tick_seconds,
             time_scale: TimeScale(s.time_scale),
+            run_timeout: Duration::from_secs(s.run_timeout_secs.max(1)),
             ..SchedulerConfig::default()
         },
         !s.no_scheduler,

@@ -331,30 +331,42 @@ fn insert_approval(
     Ok(())
 }
 
-/// Closes runs left `running` by a crash as FAILED ("interrupted"). Returns how many.
+/// Closes runs left `running` as FAILED ("interrupted"): those claimed before `claimed_before`
+/// (every running run when `None`). Returns how many. A run's claim time is its `window_end`.
 pub fn close_interrupted(
     conn: &mut AnyConnection,
     now: DateTime<Utc>,
+    claimed_before: Option<DateTime<Utc>>,
 ) -> Result<usize, StoreError> {
-    let stale: Vec<String> = audit_runs::table
+    let mut q = audit_runs::table
         .filter(audit_runs::run_state.eq(RunState::Running.as_str()))
-        .select(audit_runs::model_id)
-        .load(conn)?;
-    for model_id in &stale {
-        super::dashboard::count_run(conn, model_id, ExecutionStatus::Failed, None, &[])?;
+        .into_boxed();
+    if let Some(t) = claimed_before {
+        q = q.filter(audit_runs::window_end.lt(naive(t)));
     }
-    Ok(diesel::update(
-        audit_runs::table.filter(audit_runs::run_state.eq(RunState::Running.as_str())),
-    )
-    .set((
-        audit_runs::run_state.eq(RunState::Finished.as_str()),
-        audit_runs::execution_status.eq(Some(ExecutionStatus::Failed.as_str())),
-        audit_runs::executed_at.eq(Some(naive(now))),
-        audit_runs::execution_reason.eq(Some(
-            "interrupted: the server stopped while this audit was running",
-        )),
-    ))
-    .execute(conn)?)
+    let stale: Vec<(String, String)> = q
+        .select((audit_runs::audit_id, audit_runs::model_id))
+        .load(conn)?;
+    for (audit_id, model_id) in &stale {
+        let n = diesel::update(
+            audit_runs::table
+                .filter(audit_runs::audit_id.eq(audit_id))
+                .filter(audit_runs::run_state.eq(RunState::Running.as_str())),
+        )
+        .set((
+            audit_runs::run_state.eq(RunState::Finished.as_str()),
+            audit_runs::execution_status.eq(Some(ExecutionStatus::Failed.as_str())),
+            audit_runs::executed_at.eq(Some(naive(now))),
+            audit_runs::execution_reason.eq(Some(
+                "interrupted: the server stopped (or the run exceeded its time limit) while this audit was running",
+            )),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            super::dashboard::count_run(conn, model_id, ExecutionStatus::Failed, None, &[])?;
+        }
+    }
+    Ok(stale.len())
 }
 
 pub fn get(conn: &mut AnyConnection, audit_id: &str) -> Result<Option<AuditRun>, StoreError> {
