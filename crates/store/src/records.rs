@@ -318,22 +318,17 @@ pub struct AuditSummary {
     pub metrics: serde_json::Value,
 }
 
-/// One stored finding (`AuditFinding`).
+/// One stored finding (`AuditFinding`): the engine's finding with where and when it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FindingRecord {
     pub id: i64,
+    /// The same as `id` (the name the frontend reads).
     pub finding_id: i64,
     pub audit_id: String,
     pub model_id: String,
-    pub category: FindingCategory,
-    pub rule_id: Option<String>,
-    pub severity: Severity,
-    pub metric_name: String,
-    pub baseline_value: Option<f64>,
-    pub current_value: Option<f64>,
-    pub deviation_percentage: Option<f64>,
-    pub description: String,
+    #[serde(flatten)]
+    pub finding: audit_domain::Finding,
     pub created_at: DateTime<Utc>,
 }
 

@@ -29,16 +29,18 @@ impl TryFrom<FindingRow> for FindingRecord {
         Ok(FindingRecord {
             id: r.id,
             finding_id: r.id,
-            category: parse(&r.category, "category")?,
-            severity: parse(&r.severity, "severity")?,
             audit_id: r.audit_id,
             model_id: r.model_id,
-            rule_id: r.rule_id,
-            metric_name: r.metric_name,
-            baseline_value: r.baseline_value,
-            current_value: r.current_value,
-            deviation_percentage: r.deviation_percentage,
-            description: r.description,
+            finding: audit_domain::Finding {
+                category: parse(&r.category, "category")?,
+                severity: parse(&r.severity, "severity")?,
+                rule_id: r.rule_id,
+                metric_name: r.metric_name,
+                baseline_value: r.baseline_value,
+                current_value: r.current_value,
+                deviation_percentage: r.deviation_percentage,
+                description: r.description,
+            },
             created_at: utc(r.created_at),
         })
     }
@@ -104,6 +106,11 @@ pub fn of_audit(
         .into_iter()
         .map(FindingRecord::try_from)
         .collect::<Result<_, _>>()?;
-    v.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+    v.sort_by(|a, b| {
+        b.finding
+            .severity
+            .cmp(&a.finding.severity)
+            .then(a.id.cmp(&b.id))
+    });
     Ok(v)
 }
