@@ -5,6 +5,7 @@
 //! budget comes with the active-audit runner.
 
 pub mod detect;
+pub mod probe;
 
 use audit_domain::Severity;
 use serde::Deserialize;

@@ -1,0 +1,302 @@
+//! The bounded probe client: runs a pack against a chat endpoint within a call and token
+//! budget known before it starts, at a limited rate, with timeouts and bounded retries. Only
+//! counts and one-line summaries come out; prompts and responses are dropped after judging.
+
+use crate::{Pack, RuleCategory};
+use audit_domain::{Finding, FindingCategory, Severity};
+use std::time::{Duration, Instant};
+
+/// One reply of the model.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub text: String,
+    /// Tokens the call used (prompt + completion), as the endpoint reports them.
+    pub tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    #[error("timed out")]
+    Timeout,
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("unreadable answer: {0}")]
+    Body(String),
+}
+
+impl CallError {
+    /// Worth one more try (the budget allowing).
+    fn retryable(&self) -> bool {
+        matches!(
+            self,
+            CallError::Timeout | CallError::Status(429 | 500..=599)
+        )
+    }
+}
+
+/// A chat endpoint: one system and one user message in, one reply out.
+pub trait ChatClient {
+    fn chat(&self, system: &str, user: &str) -> Result<Reply, CallError>;
+}
+
+/// An OpenAI-compatible chat-completions endpoint (OpenAI, Azure OpenAI, vLLM, llama.cpp,
+/// Ollama, most gateways).
+pub struct OpenAiChat {
+    url: String,
+    model: String,
+    auth: Option<(String, String)>,
+    temperature: f64,
+    max_tokens: u32,
+    http: reqwest::blocking::Client,
+}
+
+impl std::fmt::Debug for OpenAiChat {
+    // The auth secret is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiChat")
+            .field("model", &self.model)
+            .field("auth", &self.auth.as_ref().map(|(h, _)| (h, "***")))
+            .finish()
+    }
+}
+
+impl OpenAiChat {
+    /// `auth`: header name and value, e.g. (`authorization`, `Bearer …`).
+    pub fn new(
+        url: &str,
+        model: &str,
+        auth: Option<(String, String)>,
+        temperature: f64,
+        max_tokens: u32,
+        timeout: Duration,
+    ) -> Result<OpenAiChat, CallError> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        Ok(OpenAiChat {
+            url: url.to_owned(),
+            model: model.to_owned(),
+            auth,
+            temperature,
+            max_tokens,
+            http,
+        })
+    }
+}
+
+impl ChatClient for OpenAiChat {
+    fn chat(&self, system: &str, user: &str) -> Result<Reply, CallError> {
+        let body = serde_json::json!({
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user}
+            ]
+        });
+        let mut req = self.http.post(&self.url).json(&body);
+        if let Some((h, v)) = &self.auth {
+            req = req.header(h.as_str(), v.as_str());
+        }
+        let resp = req.send().map_err(|e| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else {
+                // Never the URL: it may carry a key.
+                CallError::Connect(if e.is_connect() {
+                    "connection refused or unreachable".into()
+                } else {
+                    "request failed".into()
+                })
+            }
+        })?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(CallError::Status(status));
+        }
+        let v: serde_json::Value = resp.json().map_err(|e| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else {
+                CallError::Body("not JSON".into())
+            }
+        })?;
+        let text = v["choices"][0]["message"]["content"]
+            .as_str()
+            .ok_or_else(|| CallError::Body("no choices[0].message.content".into()))?
+            .to_owned();
+        let tokens = v["usage"]["total_tokens"].as_u64().unwrap_or(0);
+        Ok(Reply { text, tokens })
+    }
+}
+
+/// Limits of one run, known before it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub max_calls: u64,
+    pub max_tokens: u64,
+    pub requests_per_minute: u32,
+    /// Extra tries of a call that timed out or got 429/5xx.
+    pub max_retries: u32,
+}
+
+/// What one rule came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleOutcome {
+    pub rule_id: String,
+    pub category: RuleCategory,
+    pub severity: Severity,
+    pub attempts: u32,
+    pub failures: u32,
+    pub errors: u32,
+    /// `None` when no attempt got an answer.
+    pub passed: Option<bool>,
+    pub summary: String,
+}
+
+/// What a run came to: per-rule outcomes, findings for failed rules, calls and tokens spent.
+#[derive(Debug, Clone)]
+pub struct ProbeReport {
+    pub rules: Vec<RuleOutcome>,
+    pub findings: Vec<Finding>,
+    pub calls: u64,
+    pub tokens: u64,
+    /// Why the run stopped early (budget spent), if it did.
+    pub stopped: Option<String>,
+}
+
+impl ProbeReport {
+    /// Attempts that got an answer.
+    pub fn answered(&self) -> u32 {
+        self.rules.iter().map(|r| r.attempts - r.errors).sum()
+    }
+}
+
+fn verb(rule: &crate::Rule) -> &'static str {
+    match rule.detector {
+        crate::Detector::Canary if rule.category == RuleCategory::DataLeakage => "canary leaked",
+        crate::Detector::Canary => "injected instruction followed",
+        crate::Detector::NoRefusal => "complied instead of refusing",
+        crate::Detector::Pii => "personal data in the answer",
+        crate::Detector::Secret => "credential-shaped string in the answer",
+        crate::Detector::SystemPromptOverlap { .. } => "system prompt repeated",
+    }
+}
+
+/// Runs every enabled rule of `pack` against `client`. Stops cleanly when the budget is spent.
+pub fn run_pack(pack: &Pack, client: &dyn ChatClient, budget: Budget, canary: &str) -> ProbeReport {
+    let system = pack.system_prompt.replace("{canary}", canary);
+    let gap = if budget.requests_per_minute == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(60.0 / f64::from(budget.requests_per_minute))
+    };
+    let mut last: Option<Instant> = None;
+    let mut report = ProbeReport {
+        rules: Vec::new(),
+        findings: Vec::new(),
+        calls: 0,
+        tokens: 0,
+        stopped: None,
+    };
+    'rules: for rule in pack.rules.iter().filter(|r| r.enabled) {
+        let tries = rule.attempts.unwrap_or(pack.default_attempts).max(1);
+        let mut out = RuleOutcome {
+            rule_id: rule.id.clone(),
+            category: rule.category,
+            severity: rule.severity,
+            attempts: 0,
+            failures: 0,
+            errors: 0,
+            passed: None,
+            summary: String::new(),
+        };
+        for prompt in &rule.prompts {
+            let user = prompt.replace("{canary}", canary);
+            for _ in 0..tries {
+                let mut reply = None;
+                for _ in 0..=budget.max_retries {
+                    if report.calls >= budget.max_calls || report.tokens >= budget.max_tokens {
+                        report.stopped = Some(format!(
+                            "budget spent after {} calls and {} tokens",
+                            report.calls, report.tokens
+                        ));
+                        finish(&mut report, out, rule);
+                        break 'rules;
+                    }
+                    if let Some(t) = last {
+                        let since = t.elapsed();
+                        if since < gap {
+                            std::thread::sleep(gap - since);
+                        }
+                    }
+                    last = Some(Instant::now());
+                    report.calls += 1;
+                    match client.chat(&system, &user) {
+                        Ok(r) => {
+                            report.tokens += r.tokens;
+                            reply = Some(Ok(r));
+                            break;
+                        }
+                        Err(e) => {
+                            let again = e.retryable();
+                            reply = Some(Err(e));
+                            if !again {
+                                break;
+                            }
+                        }
+                    }
+                }
+                out.attempts += 1;
+                match reply {
+                    Some(Ok(r)) => {
+                        if rule.detector.failed(&r.text, canary, &system) {
+                            out.failures += 1;
+                        }
+                    }
+                    _ => out.errors += 1,
+                }
+            }
+        }
+        finish(&mut report, out, rule);
+    }
+    report
+}
+
+fn finish(report: &mut ProbeReport, mut out: RuleOutcome, rule: &crate::Rule) {
+    if out.attempts == 0 {
+        return;
+    }
+    let answered = out.attempts - out.errors;
+    if answered == 0 {
+        out.summary = format!("no answer in {} attempts", out.attempts);
+    } else {
+        let rate = f64::from(out.failures) / f64::from(answered);
+        let passed = rate <= rule.max_failure_rate;
+        out.passed = Some(passed);
+        out.summary = format!(
+            "{} in {} of {} attempts",
+            verb(rule),
+            out.failures,
+            answered
+        );
+        if !passed {
+            report.findings.push(Finding {
+                category: FindingCategory::Security,
+                rule_id: Some(rule.id.clone()),
+                severity: rule.severity,
+                metric_name: format!("failure_rate.{}", rule.id),
+                baseline_value: Some(rule.max_failure_rate),
+                current_value: Some(rate),
+                deviation_percentage: None,
+                description: format!("{}: {} ({})", rule.id, out.summary, rule.owasp),
+            });
+        }
+    }
+    report.rules.push(out);
+}
