@@ -35,6 +35,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Write deterministic synthetic prediction logs.
     GenEvidence(GenArgs),
+    /// Run a rule pack of security probes against an OpenAI-compatible chat endpoint
+    /// (exit 0 pass/warn, 1 fail, 2 error).
+    Probe(crate::probe::ProbeArgs),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
     Serve(crate::serve::ServeArgs),
     /// Fill a database with a large synthetic audit history (for benchmarks).
@@ -418,6 +421,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::GenEvidence(a) => run_gen(a),
         Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
         Command::BenchDb(a) => crate::benchdb::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Probe(a) => crate::probe::run(a),
     }
 }
 

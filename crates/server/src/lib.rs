@@ -5,6 +5,7 @@ pub mod benchdb;
 pub mod cli;
 pub mod demo;
 pub mod output;
+pub mod probe;
 mod progress;
 pub mod serve;
 pub mod synth;

@@ -1,0 +1,157 @@
+//! `auditor probe`: runs a rule pack against an OpenAI-compatible chat endpoint within a budget
+//! and prints the outcome. Exit code as for `auditor audit`: 0 pass or warn, 1 fail, 2 error.
+
+use anyhow::{Context, bail};
+use audit_domain::Severity;
+use audit_rules::Pack;
+use audit_rules::probe::{Budget, OpenAiChat, ProbeReport, run_pack};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Chat-completions URL, e.g. http://localhost:11434/v1/chat/completions.
+    #[arg(long)]
+    pub url: String,
+    /// Model name sent in each request.
+    #[arg(long)]
+    pub model: String,
+    /// Header that carries the credential (e.g. authorization, api-key).
+    #[arg(long, default_value = "authorization")]
+    pub auth_header: String,
+    /// Name of the environment variable holding the header's value (never on the command line,
+    /// where other users could read it).
+    #[arg(long)]
+    pub secret_env: Option<String>,
+    /// A rule pack (TOML); default: the built-in core pack.
+    #[arg(long)]
+    pub pack: Option<PathBuf>,
+    /// Most calls the run may make.
+    #[arg(long, default_value_t = 200)]
+    pub max_calls: u64,
+    /// Most tokens the run may use (as the endpoint reports them).
+    #[arg(long, default_value_t = 200_000)]
+    pub max_tokens: u64,
+    #[arg(long, default_value_t = 60)]
+    pub requests_per_minute: u32,
+    #[arg(long, default_value_t = 30)]
+    pub timeout_secs: u64,
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Largest answer requested per call.
+    #[arg(long, default_value_t = 256)]
+    pub answer_tokens: u32,
+    /// Only print how many calls the pack would make.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+fn canary() -> String {
+    // Unpredictable per run, so a model cannot have memorised it.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut rng = crate::synth::Rng::new((nanos as u64) ^ u64::from(std::process::id()));
+    format!("CNRY-{:012x}", rng.next_u64() & 0xffff_ffff_ffff)
+}
+
+fn verdict(r: &ProbeReport) -> &'static str {
+    if r.answered() == 0 {
+        "FAILED"
+    } else if r
+        .findings
+        .iter()
+        .any(|f| matches!(f.severity, Severity::High | Severity::Critical))
+    {
+        "AUDIT_FAIL"
+    } else if r.findings.is_empty() {
+        "AUDIT_PASS"
+    } else {
+        "AUDIT_WARN"
+    }
+}
+
+pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
+    let pack = match &a.pack {
+        Some(p) => Pack::parse(
+            &std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read '{}'", p.display()))?,
+        )?,
+        None => audit_rules::core_pack()?,
+    };
+    let planned = pack.planned_calls();
+    let mut out = std::io::stdout().lock();
+    if a.plan {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"pack": pack.name, "version": pack.version, "rules": pack.rules.len(), "planned_calls": planned, "max_calls": a.max_calls})
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
+        bail!("--url must be an http(s) URL");
+    }
+    let auth = match &a.secret_env {
+        Some(var) => Some((
+            a.auth_header.clone(),
+            std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?,
+        )),
+        None => None,
+    };
+    let client = OpenAiChat::new(
+        &a.url,
+        &a.model,
+        auth,
+        a.temperature,
+        a.answer_tokens,
+        Duration::from_secs(a.timeout_secs),
+    )?;
+    let report = run_pack(
+        &pack,
+        &client,
+        Budget {
+            max_calls: a.max_calls,
+            max_tokens: a.max_tokens,
+            requests_per_minute: a.requests_per_minute,
+            max_retries: 1,
+        },
+        &canary(),
+    );
+    let verdict = verdict(&report);
+    let rules: Vec<_> = report
+        .rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "rule_id": r.rule_id, "category": r.category.as_str(), "severity": r.severity,
+                "attempts": r.attempts, "failures": r.failures, "errors": r.errors,
+                "passed": r.passed, "summary": r.summary,
+            })
+        })
+        .collect();
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "audit_type": "active",
+            "audit_result": verdict,
+            "pack": {"name": pack.name, "version": pack.version},
+            "planned_calls": planned,
+            "calls": report.calls,
+            "tokens": report.tokens,
+            "stopped": report.stopped,
+            "total_findings": report.findings.len(),
+            "findings": report.findings,
+            "rules": rules,
+        }))?
+    )?;
+    Ok(match verdict {
+        "AUDIT_FAIL" => ExitCode::from(1),
+        "FAILED" => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    })
+}
