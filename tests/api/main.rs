@@ -11,3 +11,4 @@ mod errors;
 mod openapi;
 mod privacy;
 mod registry;
+mod rules;

@@ -90,6 +90,7 @@ impl AppState {
         (name = "audits", description = "Audit runs, summaries and baseline approval"),
         (name = "findings", description = "Findings of audits"),
         (name = "dashboard", description = "Aggregates for dashboards"),
+        (name = "rules", description = "Security rules of active audits"),
         (name = "system", description = "Health")
     )
 )]

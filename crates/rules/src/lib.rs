@@ -73,6 +73,8 @@ impl Detector {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
+    /// A short title for lists.
+    pub name: String,
     pub category: RuleCategory,
     #[serde(deserialize_with = "severity")]
     pub severity: Severity,
@@ -206,6 +208,14 @@ pub fn core_pack() -> Result<Pack, PackError> {
     Pack::parse(CORE_PACK)
 }
 
+static CORE: std::sync::LazyLock<Result<Pack, String>> =
+    std::sync::LazyLock::new(|| core_pack().map_err(|e| e.to_string()));
+
+/// The built-in pack, parsed once.
+pub fn core() -> Result<&'static Pack, String> {
+    CORE.as_ref().map_err(Clone::clone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +251,7 @@ description = "d"
 system_prompt = "secret {canary}"
 [[rule]]
 id = "a"
+name = "A"
 category = "data_leakage"
 severity = "HIGH"
 description = "d"
@@ -249,6 +260,7 @@ prompts = ["p"]
 detector = { kind = "canary" }
 [[rule]]
 id = "a"
+name = "A"
 category = "data_leakage"
 severity = "HIGH"
 description = "d"

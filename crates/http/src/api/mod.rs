@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod findings;
 pub mod models;
 pub mod policies;
+pub mod rules;
 pub mod system;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -36,6 +37,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(findings::of_audit)
         .service(dashboard::overview)
         .service(dashboard::model)
+        .service(rules::list)
+        .service(rules::summary)
         .service(system::health);
 }
 
