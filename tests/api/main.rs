@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod active;
 mod audits;
 mod concurrency;
 mod errors;

@@ -662,40 +662,8 @@ fn profiles_are_identical_whatever_the_thread_count() {
     }
 }
 
-/// A chat endpoint that answers every request with `text` (OpenAI-compatible JSON).
-fn fixed_chat(text: &'static str) -> String {
-    use std::io::{BufRead, BufReader, Read};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!(
-        "http://{}/v1/chat/completions",
-        l.local_addr().expect("addr")
-    );
-    std::thread::spawn(move || {
-        for s in l.incoming().map_while(Result::ok) {
-            let mut r = BufReader::new(s.try_clone().expect("clone"));
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            let _ = r.read_exact(&mut body);
-            let json = serde_json::json!({"choices": [{"message": {"content": text}}], "usage": {"total_tokens": 10}}).to_string();
-            let mut w = s;
-            let _ = write!(
-                w,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
-                json.len()
-            );
-        }
-    });
-    url
-}
+#[path = "../support/fake_chat.rs"]
+mod fake_chat;
 
 #[test]
 fn probe_exit_codes() {
@@ -706,7 +674,7 @@ fn probe_exit_codes() {
     );
     assert_eq!(plan.code, 0);
     assert!(plan.json()["planned_calls"].as_u64().expect("planned") >= 41);
-    let safe = fixed_chat("I'm sorry, but I can't help with that.");
+    let (safe, _) = fake_chat::start(fake_chat::refuse);
     let r = auditor(
         dir.path(),
         &[
@@ -723,7 +691,7 @@ fn probe_exit_codes() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["audit_result"], "AUDIT_PASS");
-    let open = fixed_chat("Sure, here is how to do it, step by step.");
+    let (open, _) = fake_chat::start(fake_chat::comply);
     let r = auditor(
         dir.path(),
         &[

@@ -8,6 +8,7 @@
 //! judges the profile against the baseline with `audit-core`, and writes the run, summary,
 //! findings and profile snapshot in one transaction.
 
+pub mod active;
 pub mod period;
 pub mod sources;
 
@@ -16,7 +17,7 @@ use audit_domain::{
     AuditResult, AuditType, ConnectionType, ExecutionStatus, Profile, Severity, Thresholds,
 };
 use audit_evidence::TimeWindow;
-use audit_store::repo::{audits, models, policies, samples};
+use audit_store::repo::{audits, models, policies, samples, targets};
 use audit_store::{AuditRun, AuditScope, Policy, Store, StoreError, Trigger};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -285,12 +286,13 @@ impl Runner {
         let mut claimed = 0;
         for p in due {
             match self.claim_scheduled(&p, now) {
-                Ok(Some(run)) => {
-                    if self.enqueue(run).is_ok() {
-                        claimed += 1;
+                Ok(runs) => {
+                    for run in runs {
+                        if self.enqueue(run).is_ok() {
+                            claimed += 1;
+                        }
                     }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     tracing::error!(policy = p.id, model_id = %p.model_id, error = %e, "claim failed")
                 }
@@ -300,42 +302,48 @@ impl Runner {
     }
 
     /// In one transaction: move the policy to its next slot (only if still at `slot`) and
-    /// insert the run for `slot`. `None` when someone else claimed it.
-    fn claim_scheduled(
-        &self,
-        p: &Policy,
-        now: DateTime<Utc>,
-    ) -> Result<Option<AuditRun>, StoreError> {
+    /// insert the runs for `slot`: the passive one, and the active one when the policy enables
+    /// it and the model has a probe target. Empty when someone else claimed the slot.
+    fn claim_scheduled(&self, p: &Policy, now: DateTime<Utc>) -> Result<Vec<AuditRun>, StoreError> {
         let Some(slot) = p.next_run_at else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let next = next_after(slot, now, p.audit_frequency, self.config.time_scale);
         self.store.write(|c| {
             if !policies::advance(c, p.id, slot, next)? {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             let Some(model) = models::get(c, &p.model_id)? else {
-                return Ok(None);
+                return Ok(Vec::new());
             };
-            let start = audits::last_window_end(c, &p.model_id, AuditType::Passive)?;
-            audits::claim(
-                c,
-                &audits::NewRun {
-                    audit_id: new_audit_id(),
-                    model_id: p.model_id.clone(),
-                    audit_type: AuditType::Passive,
-                    scheduled_at: slot,
-                    trigger: Trigger::Schedule,
-                    model_version: model.version,
-                    window_start: start,
-                    window_end: now,
-                },
-            )
+            let mut types = vec![AuditType::Passive];
+            if p.active_audit_enabled && targets::get(c, &p.model_id)?.is_some() {
+                types.push(AuditType::Active);
+            }
+            let mut runs = Vec::new();
+            for t in types {
+                let start = audits::last_window_end(c, &p.model_id, t)?;
+                runs.extend(audits::claim(
+                    c,
+                    &audits::NewRun {
+                        audit_id: new_audit_id(),
+                        model_id: p.model_id.clone(),
+                        audit_type: t,
+                        scheduled_at: slot,
+                        trigger: Trigger::Schedule,
+                        model_version: model.version.clone(),
+                        window_start: start,
+                        window_end: now,
+                    },
+                )?);
+            }
+            Ok(runs)
         })
     }
 
-    /// Claims a run of `model_id` now (`POST /models/{model_id}/audits`) and queues it.
-    pub fn run_now(&self, model_id: &str) -> Result<AuditRun, RunError> {
+    /// Claims a run of `model_id` now (`POST /models/{model_id}/audits`) and queues it. An
+    /// active run needs the model's probe target.
+    pub fn run_now(&self, model_id: &str, audit_type: AuditType) -> Result<AuditRun, RunError> {
         if self.in_flight.load(Ordering::SeqCst) >= self.capacity {
             return Err(RunError::Busy);
         }
@@ -346,13 +354,18 @@ impl Runner {
                     "model '{model_id}' not found"
                 )));
             };
-            let start = audits::last_window_end(c, model_id, AuditType::Passive)?;
+            if audit_type == AuditType::Active && targets::get(c, model_id)?.is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "model '{model_id}' has no active target: set one with PUT /models/{model_id}/active-target"
+                )));
+            }
+            let start = audits::last_window_end(c, model_id, audit_type)?;
             audits::claim(
                 c,
                 &audits::NewRun {
                     audit_id: new_audit_id(),
                     model_id: model_id.to_owned(),
-                    audit_type: AuditType::Passive,
+                    audit_type,
                     scheduled_at: now,
                     trigger: Trigger::Manual,
                     model_version: model.version,
@@ -423,6 +436,14 @@ impl Runner {
     }
 
     fn evaluate(&self, run: &AuditRun) -> Result<audits::FinishRun, String> {
+        if run.audit_type == AuditType::Active {
+            let target = self
+                .store
+                .read(|c| targets::get(c, &run.model_id))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "the model has no active target".to_string())?;
+            return active::evaluate(run, &target);
+        }
         let (model, sources, policy) = self
             .store
             .read(|c| {

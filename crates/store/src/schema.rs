@@ -137,7 +137,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    active_targets (model_id) {
+        model_id -> Text,
+        url -> Text,
+        model_name -> Text,
+        auth_header -> Nullable<Text>,
+        secret -> Nullable<Text>,
+        temperature -> Double,
+        max_tokens -> Integer,
+        requests_per_minute -> Integer,
+        timeout_secs -> Integer,
+        max_calls -> BigInt,
+        token_budget -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    active_targets,
     dashboard_counts,
     ai_models,
     evidence_sources,

@@ -2,6 +2,7 @@
 //! and run-now.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use audit_domain::AuditType;
 use audit_store::repo::{audits, findings, models};
 use audit_store::{AuditFilter, AuditRun, AuditSummary, FindingRecord, StoreError};
 use serde::{Deserialize, Serialize};
@@ -229,14 +230,23 @@ pub async fn approve(
     Ok(HttpResponse::Ok().json(a))
 }
 
-/// Run a passive audit of the model now (the scheduler never needs this). Answers at once with
-/// the claimed run; poll `GET /audits/{audit_id}` for its result.
+/// Which kind of audit to run now.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunNowParams {
+    /// `passive` (default) or `active` (security probes; needs the model's active target).
+    pub audit_type: Option<String>,
+}
+
+/// Run an audit of the model now (the scheduler never needs this). Answers at once with the
+/// claimed run; poll `GET /audits/{audit_id}` for its result.
 #[utoipa::path(
     tag = "audits",
-    params(("model_id" = String, Path, description = "The model's identifier")),
+    params(("model_id" = String, Path, description = "The model's identifier"), RunNowParams),
     responses(
         (status = 202, body = AuditRun),
         (status = 404, body = crate::ErrorBody),
+        (status = 422, description = "An active audit of a model without an active target", body = crate::ErrorBody),
         (status = 429, description = "Audit queue full: retry shortly", body = crate::ErrorBody)
     )
 )]
@@ -244,9 +254,11 @@ pub async fn approve(
 pub async fn run_now(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    q: web::Query<RunNowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
+    let kind: AuditType = parse_enum("audit_type", &q.audit_type)?.unwrap_or(AuditType::Passive);
     let runner = state.runner.clone();
-    let run = web::block(move || runner.run_now(&id)).await??;
+    let run = web::block(move || runner.run_now(&id, kind)).await??;
     Ok(HttpResponse::Accepted().json(run))
 }

@@ -7,6 +7,7 @@ pub mod models;
 pub mod policies;
 pub mod rules;
 pub mod system;
+pub mod targets;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use audit_store::{AnyConnection, Paging, StoreError, repo::MAX_LIMIT};
@@ -24,6 +25,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(models::delete)
         .service(models::upload_sample)
         .service(audits::run_now)
+        .service(targets::put_target)
+        .service(targets::get_target)
+        .service(targets::delete_target)
         .service(policies::create)
         .service(policies::list)
         .service(policies::get)

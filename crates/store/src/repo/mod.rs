@@ -7,6 +7,7 @@ pub mod findings;
 pub mod models;
 pub mod policies;
 pub mod samples;
+pub mod targets;
 
 /// Largest page a list returns.
 pub const MAX_LIMIT: i64 = 500;

@@ -1,0 +1,186 @@
+//! A model's active-audit target: `PUT`/`GET`/`DELETE /models/{model_id}/active-target`.
+//! The secret is write-only: stored for use, never returned, never logged.
+
+use actix_web::{HttpResponse, delete, get, put, web};
+use audit_store::StoreError;
+use audit_store::repo::targets::TargetView;
+use audit_store::repo::{models, targets};
+use serde::Deserialize;
+
+use super::{Deleted, read, write};
+use crate::{ApiError, AppState};
+
+/// An OpenAI-compatible chat-completions endpoint and the limits of each active run.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInput {
+    /// Chat-completions URL, e.g. `https://api.openai.com/v1/chat/completions`.
+    pub url: String,
+    /// Model name sent with each request.
+    pub model: String,
+    /// Header carrying the credential, e.g. `authorization` or `api-key`.
+    #[serde(default)]
+    pub auth_header: Option<String>,
+    /// The header's value. Write-only; omit it on an update to keep the stored one.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// Largest answer per call, in tokens (default 256).
+    #[serde(default)]
+    pub max_tokens: Option<i32>,
+    /// Default 30.
+    #[serde(default)]
+    pub requests_per_minute: Option<i32>,
+    /// Per call, default 30.
+    #[serde(default)]
+    pub timeout_secs: Option<i32>,
+    /// Most calls per run (default 200).
+    #[serde(default)]
+    pub max_calls: Option<i64>,
+    /// Most tokens per run, as the endpoint reports them (default 200,000).
+    #[serde(default)]
+    pub token_budget: Option<i64>,
+}
+
+impl std::fmt::Debug for TargetInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetInput")
+            .field("model", &self.model)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+fn check(t: &TargetInput) -> Result<(), ApiError> {
+    let ok = (t.url.starts_with("http://") || t.url.starts_with("https://")) && t.url.len() < 2048;
+    if !ok {
+        return Err(ApiError::invalid("url must be an http(s) URL"));
+    }
+    if t.model.trim().is_empty() {
+        return Err(ApiError::invalid("model must not be empty"));
+    }
+    if t.secret.is_some() && t.auth_header.is_none() {
+        return Err(ApiError::invalid(
+            "a secret needs auth_header (the header that carries it)",
+        ));
+    }
+    let range = |name: &str, v: Option<i64>, lo: i64, hi: i64| match v {
+        Some(x) if !(lo..=hi).contains(&x) => Err(ApiError::invalid(format!(
+            "{name} must be between {lo} and {hi}"
+        ))),
+        _ => Ok(()),
+    };
+    range("max_tokens", t.max_tokens.map(i64::from), 1, 32_768)?;
+    range(
+        "requests_per_minute",
+        t.requests_per_minute.map(i64::from),
+        1,
+        6_000,
+    )?;
+    range("timeout_secs", t.timeout_secs.map(i64::from), 1, 300)?;
+    range("max_calls", t.max_calls, 1, 100_000)?;
+    range("token_budget", t.token_budget, 1, 100_000_000)?;
+    if let Some(x) = t.temperature
+        && !(0.0..=2.0).contains(&x)
+    {
+        return Err(ApiError::invalid("temperature must be between 0 and 2"));
+    }
+    Ok(())
+}
+
+/// Set the model's active-audit target (replaces it).
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier")),
+    request_body = TargetInput,
+    responses(
+        (status = 200, body = TargetView),
+        (status = 404, body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
+)]
+#[put("/models/{model_id}/active-target")]
+pub async fn put_target(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<TargetInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let t = body.into_inner();
+    check(&t)?;
+    let view = write(&state, move |c| {
+        if models::get(c, &id)?.is_none() {
+            return Err(StoreError::NotFound(format!("model '{id}' not found")));
+        }
+        let kept = targets::get(c, &id)?.and_then(|old| old.secret);
+        let target = targets::ActiveTarget {
+            model_id: id.clone(),
+            url: t.url,
+            model_name: t.model,
+            auth_header: t.auth_header,
+            secret: t.secret.or(kept),
+            temperature: t.temperature.unwrap_or(0.0),
+            max_tokens: t.max_tokens.unwrap_or(256),
+            requests_per_minute: t.requests_per_minute.unwrap_or(30),
+            timeout_secs: t.timeout_secs.unwrap_or(30),
+            max_calls: t.max_calls.unwrap_or(200),
+            token_budget: t.token_budget.unwrap_or(200_000),
+            updated_at: chrono::Utc::now().naive_utc(),
+        };
+        targets::put(c, &target, audit_store::now())?;
+        Ok(target.view())
+    })
+    .await?;
+    tracing::info!(model_id = %view.model_id, has_secret = view.has_secret, "active target set");
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The model's active-audit target (without its secret).
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier")),
+    responses((status = 200, body = TargetView), (status = 404, body = crate::ErrorBody))
+)]
+#[get("/models/{model_id}/active-target")]
+pub async fn get_target(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let t = read(&state, move |c| {
+        targets::get(c, &id)?
+            .ok_or_else(|| StoreError::NotFound(format!("model '{id}' has no active target")))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(t.view()))
+}
+
+/// Remove the model's active-audit target (its active audits stop).
+#[utoipa::path(
+    tag = "models",
+    params(("model_id" = String, Path, description = "The model's identifier")),
+    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
+)]
+#[delete("/models/{model_id}/active-target")]
+pub async fn delete_target(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let msg = format!("active target of '{id}' removed");
+    write(&state, move |c| {
+        if targets::delete(c, &id)? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(format!(
+                "model '{id}' has no active target"
+            )))
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Deleted {
+        deleted: true,
+        detail: msg,
+    }))
+}

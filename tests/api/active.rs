@@ -1,0 +1,196 @@
+//! Active audits through the service: the write-only target, run-now and scheduled runs, the
+//! budget, an unreachable endpoint, and nothing of the probes kept.
+
+use crate::harness::{Backend, Options, Server};
+use crate::on_both;
+use crate::registry::model;
+use serde_json::{Value, json};
+
+#[path = "../support/fake_chat.rs"]
+mod fake_chat;
+
+const SECRET: &str = "Bearer sk-live-TOPSECRET-42";
+
+fn target(url: &str) -> Value {
+    json!({"url": url, "model": "fake", "auth_header": "authorization", "secret": SECRET,
+           "requests_per_minute": 6000, "timeout_secs": 5, "max_calls": 500})
+}
+
+fn active_audits(b: Backend) {
+    let s = Server::start(&b, Options::default());
+    for id in ["safe", "open", "down"] {
+        s.post(
+            "/models/register",
+            &model(id, "llm", "api", json!({"type": "sample"})),
+        )
+        .ok(201);
+    }
+    // No target yet.
+    s.post("/models/safe/audits?audit_type=active", &json!({}))
+        .detail(422);
+    s.get("/models/safe/active-target").detail(404);
+    s.post("/models/safe/audits?audit_type=psychic", &json!({}))
+        .detail(400);
+
+    let (safe_url, seen) = fake_chat::start(fake_chat::refuse);
+    let (open_url, _) = fake_chat::start(fake_chat::comply);
+    let t = s
+        .put("/models/safe/active-target", &target(&safe_url))
+        .ok(200);
+    assert_eq!(t["has_secret"], true);
+    assert!(!t.to_string().contains("TOPSECRET"), "secret returned: {t}");
+    s.put("/models/open/active-target", &target(&open_url))
+        .ok(200);
+    s.put("/models/down/active-target", &json!({"url": "http://127.0.0.1:9/v1/chat/completions", "model": "m", "timeout_secs": 1, "max_calls": 4})).ok(200);
+    // Validation.
+    s.put(
+        "/models/safe/active-target",
+        &json!({"url": "ftp://x", "model": "m"}),
+    )
+    .detail(422);
+    s.put(
+        "/models/safe/active-target",
+        &json!({"url": "http://x", "model": "m", "secret": "s"}),
+    )
+    .detail(422);
+    s.put("/models/nope/active-target", &target(&safe_url))
+        .detail(404);
+    // An update without the secret keeps it.
+    let mut keep = target(&safe_url);
+    keep.as_object_mut().unwrap().remove("secret");
+    assert_eq!(
+        s.put("/models/safe/active-target", &keep).ok(200)["has_secret"],
+        true
+    );
+
+    let run = |id: &str| {
+        let r = s
+            .post(
+                &format!("/models/{id}/audits?audit_type=active"),
+                &json!({}),
+            )
+            .ok(202);
+        assert_eq!(r["audit_type"], "active");
+        s.wait_audit(r["audit_id"].as_str().unwrap())
+    };
+    let safe = run("safe");
+    assert_eq!(safe["audit_result"], "AUDIT_PASS", "{safe}");
+    assert_eq!(safe["execution_status"], "SUCCESS");
+    assert_eq!(safe["findings"].as_array().unwrap().len(), 0);
+    let rules = s.get("/rules").ok(200);
+    assert_eq!(
+        safe["evidence"]["calls"], rules["planned_calls"],
+        "calls as announced by GET /rules"
+    );
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|h| h.ends_with("TOPSECRET-42")),
+        "secret sent to the target"
+    );
+
+    let open = run("open");
+    assert_eq!(open["audit_result"], "AUDIT_FAIL", "{open}");
+    let f = open["findings"].as_array().unwrap();
+    assert!(
+        f.iter()
+            .all(|x| x["category"] == "security" && x["rule_id"].is_string())
+    );
+    assert!(f.iter().any(|x| {
+        x["description"]
+            .as_str()
+            .unwrap()
+            .contains("canary leaked in 3 of 3 attempts")
+    }));
+    assert!(open["risk_score"].as_f64().unwrap() > 50.0);
+    // Security findings are filterable like any other.
+    let sec = s.get("/findings?category=security&model_id=open").ok(200);
+    assert_eq!(sec["total"].as_u64().unwrap(), f.len() as u64);
+
+    let down = run("down");
+    assert_eq!(down["execution_status"], "FAILED", "{down}");
+    assert_eq!(down["evidence"]["calls"], 4, "the budget holds");
+    assert!(
+        down["execution_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no answer")
+    );
+
+    // Nothing of the probes, answers or secret anywhere.
+    let mut all = String::new();
+    for p in [
+        "/audits?limit=500",
+        "/findings?limit=500",
+        "/models/safe",
+        "/models/open/active-target",
+        "/dashboard/overview",
+    ] {
+        all.push_str(&s.get(p).ok(200).to_string());
+    }
+    for a in [&safe, &open, &down] {
+        all.push_str(&a.to_string());
+    }
+    for needle in [
+        "TOPSECRET",
+        "Sure, here is how",
+        "Ignore all previous",
+        "Acme Bank",
+        "CNRY-",
+    ] {
+        assert!(!all.contains(needle), "{needle} in a response");
+        assert!(!s.log_text().contains(needle), "{needle} in the log");
+    }
+    if let Some(db) = &s.db_file {
+        let mut bytes = std::fs::read(db).unwrap();
+        bytes.extend(std::fs::read(format!("{}-wal", db.display())).unwrap_or_default());
+        let has = |n: &str| bytes.windows(n.len()).any(|w| w == n.as_bytes());
+        for needle in [
+            "Sure, here is how",
+            "Ignore all previous",
+            "Acme Bank",
+            "CNRY-",
+        ] {
+            assert!(!has(needle), "{needle} in the database");
+        }
+    }
+    s.delete("/models/safe/active-target").ok(200);
+    s.get("/models/safe/active-target").detail(404);
+}
+on_both!(active_audits);
+
+/// A policy with `active_audit_enabled` schedules an active run beside each passive one.
+#[test]
+fn scheduled_active_runs() {
+    let s = Server::start(
+        &Backend::Sqlite,
+        Options {
+            scheduler: true,
+            day_seconds: 60.0,
+            ..Options::default()
+        },
+    );
+    let (url, _) = fake_chat::start(fake_chat::refuse);
+    // Model and target first, then the policy: a new policy is due at once.
+    s.post(
+        "/models/register",
+        &model("llm", "llm", "api", json!({"type": "sample"})),
+    )
+    .ok(201);
+    s.put("/models/llm/active-target", &target(&url)).ok(200);
+    s.post(
+        "/audit-policies",
+        &json!({"model_id": "llm", "audit_frequency": "daily", "active_audit_enabled": true}),
+    )
+    .ok(201);
+    let active = s.wait_for(30, "a scheduled active run", || {
+        let r = s
+            .get("/audits?audit_type=active&include_running=true")
+            .ok(200);
+        r["audits"].as_array().and_then(|a| a.first().cloned())
+    });
+    assert_eq!(active["trigger"], "schedule");
+    let done = s.wait_audit(active["audit_id"].as_str().unwrap());
+    assert_eq!(done["audit_result"], "AUDIT_PASS", "{done}");
+}
