@@ -12,7 +12,9 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 /// The four probe categories of seed 000's active audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleCategory {
     PromptInjection,

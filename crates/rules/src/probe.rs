@@ -3,7 +3,7 @@
 //! counts and one-line summaries come out; prompts and responses are dropped after judging.
 
 use crate::{Pack, RuleCategory};
-use audit_domain::{Finding, FindingCategory, Severity};
+use audit_domain::{AuditResult, Finding, FindingCategory, Severity};
 use std::time::{Duration, Instant};
 
 /// One reply of the model.
@@ -145,8 +145,8 @@ pub struct Budget {
     pub max_retries: u32,
 }
 
-/// What one rule came to.
-#[derive(Debug, Clone, PartialEq)]
+/// What one rule came to (what a run stores of it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RuleOutcome {
     pub rule_id: String,
     pub category: RuleCategory,
@@ -174,6 +174,19 @@ impl ProbeReport {
     /// Attempts that got an answer.
     pub fn answered(&self) -> u32 {
         self.rules.iter().map(|r| r.attempts - r.errors).sum()
+    }
+
+    /// The verdict: `None` when nothing answered (the run failed), otherwise FAIL on a HIGH or
+    /// CRITICAL finding, WARN on a lesser one, PASS without findings.
+    pub fn verdict(&self) -> Option<AuditResult> {
+        if self.answered() == 0 {
+            return None;
+        }
+        Some(match self.findings.iter().map(|f| f.severity).max() {
+            Some(Severity::High | Severity::Critical) => AuditResult::AuditFail,
+            Some(_) => AuditResult::AuditWarn,
+            None => AuditResult::AuditPass,
+        })
     }
 }
 

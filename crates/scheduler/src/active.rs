@@ -1,7 +1,7 @@
 //! Active audits: the model's probe target, the built-in rule pack, a budget known before the
 //! run starts. Only counts, rule ids and one-line summaries are stored.
 
-use audit_domain::{AuditResult, ExecutionStatus, Severity};
+use audit_domain::{ExecutionStatus, Severity};
 use audit_rules::probe::{Budget, OpenAiChat, ProbeReport, run_pack};
 use audit_store::AuditRun;
 use audit_store::repo::{audits, targets::ActiveTarget};
@@ -86,27 +86,12 @@ pub fn evaluate(run: &AuditRun, target: &ActiveTarget) -> Result<audits::FinishR
         (ExecutionStatus::Success, None)
     };
     let usable = status != ExecutionStatus::Failed;
-    let result = usable.then(|| match report.findings.iter().map(|f| f.severity).max() {
-        Some(Severity::High | Severity::Critical) => AuditResult::AuditFail,
-        Some(_) => AuditResult::AuditWarn,
-        None => AuditResult::AuditPass,
-    });
-    let rules: Vec<_> = report
-        .rules
-        .iter()
-        .map(|o| {
-            serde_json::json!({
-                "rule_id": o.rule_id, "category": o.category.as_str(), "severity": o.severity,
-                "attempts": o.attempts, "failures": o.failures, "errors": o.errors,
-                "passed": o.passed, "summary": o.summary,
-            })
-        })
-        .collect();
+    let result = report.verdict();
     let evidence = serde_json::json!({
         "pack": pack.name, "pack_version": pack.version,
         "planned_calls": pack.planned_calls().min(target.max_calls.max(0) as u64),
         "calls": report.calls, "tokens": report.tokens, "stopped": report.stopped,
-        "rules": rules,
+        "rules": report.rules,
     });
     let risk = risk_score(&report);
     Ok(audits::FinishRun {

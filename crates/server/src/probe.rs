@@ -2,9 +2,8 @@
 //! and prints the outcome. Exit code as for `auditor audit`: 0 pass or warn, 1 fail, 2 error.
 
 use anyhow::{Context, bail};
-use audit_domain::Severity;
 use audit_rules::Pack;
-use audit_rules::probe::{Budget, OpenAiChat, ProbeReport, run_pack};
+use audit_rules::probe::{Budget, OpenAiChat, run_pack};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -58,22 +57,6 @@ fn canary() -> String {
     format!("CNRY-{:012x}", rng.next_u64() & 0xffff_ffff_ffff)
 }
 
-fn verdict(r: &ProbeReport) -> &'static str {
-    if r.answered() == 0 {
-        "FAILED"
-    } else if r
-        .findings
-        .iter()
-        .any(|f| matches!(f.severity, Severity::High | Severity::Critical))
-    {
-        "AUDIT_FAIL"
-    } else if r.findings.is_empty() {
-        "AUDIT_PASS"
-    } else {
-        "AUDIT_WARN"
-    }
-}
-
 pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
     let pack = match &a.pack {
         Some(p) => Pack::parse(
@@ -121,18 +104,7 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         },
         &canary(),
     );
-    let verdict = verdict(&report);
-    let rules: Vec<_> = report
-        .rules
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "rule_id": r.rule_id, "category": r.category.as_str(), "severity": r.severity,
-                "attempts": r.attempts, "failures": r.failures, "errors": r.errors,
-                "passed": r.passed, "summary": r.summary,
-            })
-        })
-        .collect();
+    let verdict = report.verdict().map_or("FAILED", |v| v.as_str());
     writeln!(
         out,
         "{}",
@@ -146,7 +118,7 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             "stopped": report.stopped,
             "total_findings": report.findings.len(),
             "findings": report.findings,
-            "rules": rules,
+            "rules": report.rules,
         }))?
     )?;
     Ok(match verdict {
