@@ -218,12 +218,22 @@ fn stale_before(config: &SchedulerConfig) -> DateTime<Utc> {
 }
 
 fn scan_logged(runner: &Runner) {
-    // Runs of instances that died (or hung) past the time limit.
+    // Runs of instances that died (or hung) past the time limit. Checked with a read first:
+    // a write every tick would take the SQLite write lock and invalidate the response cache.
     let before = stale_before(&runner.config);
-    match runner
+    let closed = runner
         .store
-        .write(|c| audits::close_interrupted(c, audit_store::now(), Some(before)))
-    {
+        .read(|c| audits::any_interrupted(c, before))
+        .and_then(|any| {
+            if any {
+                runner
+                    .store
+                    .write(|c| audits::close_interrupted(c, audit_store::now(), Some(before)))
+            } else {
+                Ok(0)
+            }
+        });
+    match closed {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
             closed = n,

@@ -331,6 +331,21 @@ fn insert_approval(
     Ok(())
 }
 
+/// Whether any run claimed before `claimed_before` is still `running` (a read, so that the
+/// periodic sweep takes no write lock and leaves response caches alone when there is nothing
+/// to close).
+pub fn any_interrupted(
+    conn: &mut AnyConnection,
+    claimed_before: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n: i64 = audit_runs::table
+        .filter(audit_runs::run_state.eq(RunState::Running.as_str()))
+        .filter(audit_runs::window_end.lt(naive(claimed_before)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Closes runs left `running` as FAILED ("interrupted"): those claimed before `claimed_before`
 /// (every running run when `None`). Returns how many. A run's claim time is its `window_end`.
 pub fn close_interrupted(
