@@ -123,7 +123,7 @@ pub struct Pack {
     pub system_prompt: String,
     #[serde(default = "one")]
     pub default_attempts: u32,
-    #[serde(rename = "rule")]
+    #[serde(rename = "rule", alias = "rules")]
     pub rules: Vec<Rule>,
 }
 
@@ -147,7 +147,8 @@ impl Pack {
         Ok(pack)
     }
 
-    fn validate(&self) -> Result<(), PackError> {
+    /// Checks what TOML/JSON parsing cannot: ids, prompts, bounds, the planted canary.
+    pub fn validate(&self) -> Result<(), PackError> {
         let bad = |reason: String| PackError::Invalid {
             pack: self.name.clone(),
             reason,
@@ -198,6 +199,81 @@ impl Pack {
             .map(|r| {
                 r.prompts.len() as u64 * u64::from(r.attempts.unwrap_or(self.default_attempts))
             })
+            .sum()
+    }
+}
+
+/// What one active run executes: one or more packs (rule ids unique across them) and an
+/// optional number of attempts that overrides every rule's own.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub packs: Vec<Pack>,
+    pub attempts: Option<u32>,
+}
+
+/// Most attempts per prompt a plan may ask for.
+pub const MAX_ATTEMPTS: u32 = 20;
+
+impl Plan {
+    /// The built-in pack alone, with its own attempts.
+    pub fn core() -> Result<Plan, String> {
+        Ok(Plan {
+            packs: vec![core()?.clone()],
+            attempts: None,
+        })
+    }
+
+    /// Checks every pack, that rule ids are unique across packs, the attempts bound, and that
+    /// something is left to run.
+    pub fn validate(&self) -> Result<(), PackError> {
+        let mut ids = BTreeSet::new();
+        for p in &self.packs {
+            p.validate()?;
+            for r in &p.rules {
+                if !ids.insert(r.id.as_str()) {
+                    return Err(PackError::Invalid {
+                        pack: p.name.clone(),
+                        reason: format!("rule id '{}' is already used by another pack", r.id),
+                    });
+                }
+            }
+        }
+        if let Some(a) = self.attempts
+            && !(1..=MAX_ATTEMPTS).contains(&a)
+        {
+            return Err(PackError::Invalid {
+                pack: "policy".into(),
+                reason: format!("attempts must be between 1 and {MAX_ATTEMPTS}"),
+            });
+        }
+        if self.rules().next().is_none() {
+            return Err(PackError::Invalid {
+                pack: "policy".into(),
+                reason: "no enabled rule is left to run".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Every enabled rule with its pack, in run order.
+    pub fn rules(&self) -> impl Iterator<Item = (&Pack, &Rule)> {
+        self.packs
+            .iter()
+            .flat_map(|p| p.rules.iter().filter(|r| r.enabled).map(move |r| (p, r)))
+    }
+
+    /// Attempts per prompt of `rule`: the plan's setting, else the rule's, else the pack's.
+    pub fn attempts_of(&self, pack: &Pack, rule: &Rule) -> u32 {
+        self.attempts
+            .or(rule.attempts)
+            .unwrap_or(pack.default_attempts)
+            .max(1)
+    }
+
+    /// Calls a run makes before any budget cut: prompts × attempts of every enabled rule.
+    pub fn planned_calls(&self) -> u64 {
+        self.rules()
+            .map(|(p, r)| r.prompts.len() as u64 * u64::from(self.attempts_of(p, r)))
             .sum()
     }
 }

@@ -2,7 +2,7 @@
 //! budget known before it starts, at a limited rate, with timeouts and bounded retries. Only
 //! counts and one-line summaries come out; prompts and responses are dropped after judging.
 
-use crate::{Pack, RuleCategory};
+use crate::{Pack, Plan, RuleCategory};
 use audit_domain::{AuditResult, Finding, FindingCategory, Severity};
 use std::time::{Duration, Instant};
 
@@ -103,35 +103,149 @@ impl ChatClient for OpenAiChat {
         if let Some((h, v)) = &self.auth {
             req = req.header(h.as_str(), v.as_str());
         }
-        let resp = req.send().map_err(|e| {
-            if e.is_timeout() {
-                CallError::Timeout
-            } else {
-                // Never the URL: it may carry a key.
-                CallError::Connect(if e.is_connect() {
-                    "connection refused or unreachable".into()
-                } else {
-                    "request failed".into()
-                })
-            }
-        })?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(CallError::Status(status));
-        }
-        let v: serde_json::Value = resp.json().map_err(|e| {
-            if e.is_timeout() {
-                CallError::Timeout
-            } else {
-                CallError::Body("not JSON".into())
-            }
-        })?;
+        let v = send(req)?;
         let text = v["choices"][0]["message"]["content"]
             .as_str()
             .ok_or_else(|| CallError::Body("no choices[0].message.content".into()))?
             .to_owned();
         let tokens = v["usage"]["total_tokens"].as_u64().unwrap_or(0);
         Ok(Reply { text, tokens })
+    }
+}
+
+/// Sends a request and reads a JSON answer, mapping failures without ever naming the URL (it
+/// may carry a key).
+fn send(req: reqwest::blocking::RequestBuilder) -> Result<serde_json::Value, CallError> {
+    let resp = req.send().map_err(|e| {
+        if e.is_timeout() {
+            CallError::Timeout
+        } else {
+            CallError::Connect(if e.is_connect() {
+                "connection refused or unreachable".into()
+            } else {
+                "request failed".into()
+            })
+        }
+    })?;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(CallError::Status(status));
+    }
+    resp.json().map_err(|e| {
+        if e.is_timeout() {
+            CallError::Timeout
+        } else {
+            CallError::Body("not JSON".into())
+        }
+    })
+}
+
+/// An Anthropic-style messages endpoint (`POST /v1/messages`): the system prompt is a top-level
+/// field, the answer is a list of content blocks, usage counts input and output tokens.
+pub struct AnthropicMessages {
+    inner: OpenAiChat,
+}
+
+impl std::fmt::Debug for AnthropicMessages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnthropicMessages")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+/// The messages API version sent with each call.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+impl ChatClient for AnthropicMessages {
+    fn chat(&self, system: &str, user: &str) -> Result<Reply, CallError> {
+        let c = &self.inner;
+        let body = serde_json::json!({
+            "model": c.model,
+            "temperature": c.temperature,
+            "max_tokens": c.max_tokens,
+            "system": system,
+            "messages": [{"role": "user", "content": user}]
+        });
+        let mut req = c
+            .http
+            .post(&c.url)
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .json(&body);
+        if let Some((h, v)) = &c.auth {
+            req = req.header(h.as_str(), v.as_str());
+        }
+        let v = send(req)?;
+        let blocks = v["content"]
+            .as_array()
+            .ok_or_else(|| CallError::Body("no content blocks".into()))?;
+        let text: Vec<&str> = blocks
+            .iter()
+            .filter(|b| b["type"] == "text")
+            .filter_map(|b| b["text"].as_str())
+            .collect();
+        let tokens = v["usage"]["input_tokens"].as_u64().unwrap_or(0)
+            + v["usage"]["output_tokens"].as_u64().unwrap_or(0);
+        Ok(Reply {
+            text: text.join("\n"),
+            tokens,
+        })
+    }
+}
+
+/// The wire format of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiStyle {
+    /// OpenAI-compatible chat completions.
+    #[default]
+    OpenAiChat,
+    /// Anthropic-style messages.
+    AnthropicMessages,
+}
+
+impl ApiStyle {
+    pub const ALL: [ApiStyle; 2] = [ApiStyle::OpenAiChat, ApiStyle::AnthropicMessages];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiStyle::OpenAiChat => "openai_chat",
+            ApiStyle::AnthropicMessages => "anthropic_messages",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApiStyle> {
+        ApiStyle::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Where and how to call a target.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub style: ApiStyle,
+    pub url: String,
+    pub model: String,
+    /// Header name and value, e.g. (`authorization`, `Bearer …`) or (`x-api-key`, `…`).
+    pub auth: Option<(String, String)>,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    pub timeout: Duration,
+}
+
+impl Endpoint {
+    /// A client for this endpoint's wire format.
+    pub fn client(&self) -> Result<Box<dyn ChatClient>, CallError> {
+        let c = OpenAiChat::new(
+            &self.url,
+            &self.model,
+            self.auth.clone(),
+            self.temperature,
+            self.max_tokens,
+            self.timeout,
+        )?;
+        Ok(match self.style {
+            ApiStyle::OpenAiChat => Box::new(c),
+            ApiStyle::AnthropicMessages => Box::new(AnthropicMessages { inner: c }),
+        })
     }
 }
 
@@ -203,7 +317,16 @@ fn verb(rule: &crate::Rule) -> &'static str {
 
 /// Runs every enabled rule of `pack` against `client`. Stops cleanly when the budget is spent.
 pub fn run_pack(pack: &Pack, client: &dyn ChatClient, budget: Budget, canary: &str) -> ProbeReport {
-    let system = pack.system_prompt.replace("{canary}", canary);
+    let plan = Plan {
+        packs: vec![pack.clone()],
+        attempts: None,
+    };
+    run_plan(&plan, client, budget, canary)
+}
+
+/// Runs every enabled rule of every pack of `plan` against `client`, one budget and one rate
+/// limit for all. Stops cleanly when the budget is spent.
+pub fn run_plan(plan: &Plan, client: &dyn ChatClient, budget: Budget, canary: &str) -> ProbeReport {
     let gap = if budget.requests_per_minute == 0 {
         Duration::ZERO
     } else {
@@ -217,8 +340,9 @@ pub fn run_pack(pack: &Pack, client: &dyn ChatClient, budget: Budget, canary: &s
         tokens: 0,
         stopped: None,
     };
-    'rules: for rule in pack.rules.iter().filter(|r| r.enabled) {
-        let tries = rule.attempts.unwrap_or(pack.default_attempts).max(1);
+    'rules: for (pack, rule) in plan.rules() {
+        let system = pack.system_prompt.replace("{canary}", canary);
+        let tries = plan.attempts_of(pack, rule);
         let mut out = RuleOutcome {
             rule_id: rule.id.clone(),
             category: rule.category,
