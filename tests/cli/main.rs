@@ -708,6 +708,61 @@ fn probe_exit_codes() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.json()["audit_result"], "AUDIT_FAIL");
+    // The Anthropic-style adapter, one attempt per prompt.
+    let one = auditor(
+        dir.path(),
+        &[
+            "probe",
+            "--url",
+            "http://x",
+            "--model",
+            "m",
+            "--plan",
+            "--attempts",
+            "1",
+        ],
+    );
+    let planned = one.json()["planned_calls"].as_u64().expect("planned");
+    assert!(planned < plan.json()["planned_calls"].as_u64().expect("planned"));
+    let r = auditor(
+        dir.path(),
+        &[
+            "probe",
+            "--api-style",
+            "anthropic_messages",
+            "--url",
+            &open.replace("/v1/chat/completions", "/v1/messages"),
+            "--model",
+            "m",
+            "--attempts",
+            "1",
+            "--requests-per-minute",
+            "0",
+            "--max-calls",
+            "500",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json()["calls"].as_u64(), Some(planned));
+    assert_eq!(r.json()["tokens"].as_u64(), Some(planned * 10));
+    let bad = auditor(
+        dir.path(),
+        &[
+            "probe",
+            "--api-style",
+            "claude",
+            "--url",
+            "http://x",
+            "--model",
+            "m",
+        ],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("not one of openai_chat"),
+        "{}",
+        bad.stderr
+    );
     let down = auditor(
         dir.path(),
         &[

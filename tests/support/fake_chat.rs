@@ -1,5 +1,6 @@
-//! A local OpenAI-compatible chat-completions endpoint for tests: answers each request with
-//! `reply(system, user)` and records the authorization headers it received.
+//! A local chat endpoint for tests: OpenAI-compatible chat completions, and Anthropic-style
+//! messages on `/v1/messages`. Answers each request with `reply(system, user)` and records the
+//! authorization (or x-api-key) headers it received.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,9 @@ pub fn start(reply: Reply) -> (String, Arc<Mutex<Vec<String>>>) {
             std::thread::spawn(move || {
                 let mut r = BufReader::new(s.try_clone().expect("clone"));
                 let mut len = 0;
+                let mut request_line = String::new();
+                let _ = r.read_line(&mut request_line);
+                let anthropic = request_line.contains("/v1/messages");
                 loop {
                     let mut line = String::new();
                     if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -30,7 +34,7 @@ pub fn start(reply: Reply) -> (String, Arc<Mutex<Vec<String>>>) {
                     if let Some(v) = lower.strip_prefix("content-length:") {
                         len = v.trim().parse().unwrap_or(0);
                     }
-                    if lower.starts_with("authorization:")
+                    if (lower.starts_with("authorization:") || lower.starts_with("x-api-key:"))
                         && let Ok(mut g) = seen.lock()
                     {
                         g.push(line.trim().to_owned());
@@ -39,14 +43,23 @@ pub fn start(reply: Reply) -> (String, Arc<Mutex<Vec<String>>>) {
                 let mut body = vec![0; len];
                 let _ = r.read_exact(&mut body);
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                let text = reply(
-                    v["messages"][0]["content"].as_str().unwrap_or(""),
-                    v["messages"][1]["content"].as_str().unwrap_or(""),
-                );
-                let json = serde_json::json!({
-                    "choices": [{"message": {"role": "assistant", "content": text}}],
-                    "usage": {"total_tokens": 10}
-                })
+                let (system, user) = if anthropic {
+                    (&v["system"], &v["messages"][0]["content"])
+                } else {
+                    (&v["messages"][0]["content"], &v["messages"][1]["content"])
+                };
+                let text = reply(system.as_str().unwrap_or(""), user.as_str().unwrap_or(""));
+                let json = if anthropic {
+                    serde_json::json!({
+                        "content": [{"type": "text", "text": text}],
+                        "usage": {"input_tokens": 6, "output_tokens": 4}
+                    })
+                } else {
+                    serde_json::json!({
+                        "choices": [{"message": {"role": "assistant", "content": text}}],
+                        "usage": {"total_tokens": 10}
+                    })
+                }
                 .to_string();
                 let mut w = s;
                 let _ = write!(

@@ -137,6 +137,9 @@ pub enum PackError {
     Syntax(String),
     #[error("rule pack '{pack}': {reason}")]
     Invalid { pack: String, reason: String },
+    /// A problem of the plan rather than of one pack.
+    #[error("{0}")]
+    Plan(String),
 }
 
 impl Pack {
@@ -241,16 +244,12 @@ impl Plan {
         if let Some(a) = self.attempts
             && !(1..=MAX_ATTEMPTS).contains(&a)
         {
-            return Err(PackError::Invalid {
-                pack: "policy".into(),
-                reason: format!("attempts must be between 1 and {MAX_ATTEMPTS}"),
-            });
+            return Err(PackError::Plan(format!(
+                "attempts must be between 1 and {MAX_ATTEMPTS}"
+            )));
         }
         if self.rules().next().is_none() {
-            return Err(PackError::Invalid {
-                pack: "policy".into(),
-                reason: "no enabled rule is left to run".into(),
-            });
+            return Err(PackError::Plan("no enabled rule is left to run".into()));
         }
         Ok(())
     }

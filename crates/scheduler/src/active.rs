@@ -1,8 +1,10 @@
-//! Active audits: the model's probe target, the built-in rule pack, a budget known before the
-//! run starts. Only counts, rule ids and one-line summaries are stored.
+//! Active audits: the model's probe target, the built-in rule pack plus what the policy's
+//! reference adds, a budget known before the run starts. Only counts, rule ids and one-line
+//! summaries are stored.
 
 use audit_domain::{ExecutionStatus, Severity};
-use audit_rules::probe::{Budget, OpenAiChat, ProbeReport, run_pack};
+use audit_rules::Plan;
+use audit_rules::probe::{ApiStyle, Budget, Endpoint, ProbeReport, run_plan};
 use audit_store::AuditRun;
 use audit_store::repo::{audits, targets::ActiveTarget};
 use std::time::Duration;
@@ -36,25 +38,32 @@ fn canary() -> String {
     format!("CNRY-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// Runs the pack against the target and turns the report into the run's results.
-pub fn evaluate(run: &AuditRun, target: &ActiveTarget) -> Result<audits::FinishRun, String> {
-    let pack = audit_rules::core()?;
+/// Runs the plan against the target and turns the report into the run's results.
+pub fn evaluate(
+    run: &AuditRun,
+    target: &ActiveTarget,
+    plan: &Plan,
+) -> Result<audits::FinishRun, String> {
     let auth = match (&target.auth_header, &target.secret) {
         (Some(h), Some(s)) => Some((h.clone(), s.clone())),
         _ => None,
     };
-    let client = OpenAiChat::new(
-        &target.url,
-        &target.model_name,
+    let style = ApiStyle::parse(&target.api_style)
+        .ok_or_else(|| format!("unknown api_style '{}'", target.api_style))?;
+    let client = Endpoint {
+        style,
+        url: target.url.clone(),
+        model: target.model_name.clone(),
         auth,
-        target.temperature,
-        target.max_tokens.max(1) as u32,
-        Duration::from_secs(target.timeout_secs.clamp(1, 300) as u64),
-    )
+        temperature: target.temperature,
+        max_tokens: target.max_tokens.max(1) as u32,
+        timeout: Duration::from_secs(target.timeout_secs.clamp(1, 300) as u64),
+    }
+    .client()
     .map_err(|e| format!("probe client: {e}"))?;
-    let report = run_pack(
-        pack,
-        &client,
+    let report = run_plan(
+        plan,
+        client.as_ref(),
         Budget {
             max_calls: target.max_calls.max(0) as u64,
             max_tokens: target.token_budget.max(0) as u64,
@@ -87,9 +96,14 @@ pub fn evaluate(run: &AuditRun, target: &ActiveTarget) -> Result<audits::FinishR
     };
     let usable = status != ExecutionStatus::Failed;
     let result = report.verdict();
+    let packs: Vec<_> = plan
+        .packs
+        .iter()
+        .map(|p| serde_json::json!({"name": p.name, "version": p.version}))
+        .collect();
     let evidence = serde_json::json!({
-        "pack": pack.name, "pack_version": pack.version,
-        "planned_calls": pack.planned_calls().min(target.max_calls.max(0) as u64),
+        "packs": packs, "attempts": plan.attempts, "api_style": style.as_str(),
+        "planned_calls": plan.planned_calls().min(target.max_calls.max(0) as u64),
         "calls": report.calls, "tokens": report.tokens, "stopped": report.stopped,
         "rules": report.rules,
     });

@@ -10,6 +10,7 @@
 
 pub mod active;
 pub mod period;
+pub mod reference;
 pub mod sources;
 
 use audit_core::{AuditOutcome, Collected, FileSummary};
@@ -447,12 +448,24 @@ impl Runner {
 
     fn evaluate(&self, run: &AuditRun) -> Result<audits::FinishRun, String> {
         if run.audit_type == AuditType::Active {
-            let target = self
+            let (target, policy) = self
                 .store
-                .read(|c| targets::get(c, &run.model_id))
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "the model has no active target".to_string())?;
-            return active::evaluate(run, &target);
+                .read(|c| {
+                    Ok((
+                        targets::get(c, &run.model_id)?,
+                        policies::of_model(c, &run.model_id)?,
+                    ))
+                })
+                .map_err(|e| e.to_string())?;
+            let target = target.ok_or_else(|| "the model has no active target".to_string())?;
+            // Read again at each run: a referenced file may have changed since it was saved.
+            let plan = reference::load(
+                policy.as_ref().and_then(|p| p.policy_reference.as_ref()),
+                &self.sources,
+            )
+            .and_then(|d| d.plan())
+            .map_err(|e| format!("policy_reference: {e}"))?;
+            return active::evaluate(run, &target, &plan);
         }
         let (model, sources, policy) = self
             .store

@@ -127,6 +127,31 @@ impl SourcePolicy {
         Ok(text)
     }
 
+    /// Reads one document file (no globs, no directories) inside an evidence root, at most
+    /// `max_bytes`; the check follows symlinks.
+    pub fn read_document(&self, raw: &str, max_bytes: u64) -> Result<String, String> {
+        if raw.contains(['*', '?', '[']) {
+            return Err(format!("'{raw}': a document path may not be a glob"));
+        }
+        let path = self.resolve(raw)?;
+        let canonical = Path::new(&path)
+            .canonicalize()
+            .map_err(|e| format!("'{raw}': {e}"))?;
+        if !self.inside(&canonical) {
+            return Err(format!(
+                "'{raw}' resolves outside the configured evidence roots"
+            ));
+        }
+        let meta = std::fs::metadata(&canonical).map_err(|e| format!("'{raw}': {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("'{raw}' is not a file"));
+        }
+        if meta.len() > max_bytes {
+            return Err(format!("'{raw}' is larger than {max_bytes} bytes"));
+        }
+        std::fs::read_to_string(&canonical).map_err(|e| format!("'{raw}': {e}"))
+    }
+
     /// Checks a source's configuration as registration does (a 422 on failure).
     pub fn validate(&self, kind: ConnectionType, config: &serde_json::Value) -> Result<(), String> {
         match kind {

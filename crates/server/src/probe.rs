@@ -1,9 +1,9 @@
-//! `auditor probe`: runs a rule pack against an OpenAI-compatible chat endpoint within a budget
-//! and prints the outcome. Exit code as for `auditor audit`: 0 pass or warn, 1 fail, 2 error.
+//! `auditor probe`: runs rule packs against a chat endpoint (OpenAI-compatible or
+//! Anthropic-style) within a budget and prints the outcome. Exit code as for `auditor audit`: 0 pass or warn, 1 fail, 2 error.
 
 use anyhow::{Context, bail};
-use audit_rules::Pack;
-use audit_rules::probe::{Budget, OpenAiChat, run_pack};
+use audit_rules::probe::{ApiStyle, Budget, Endpoint, run_plan};
+use audit_rules::{Pack, Plan};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,9 +12,13 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Chat-completions URL, e.g. http://localhost:11434/v1/chat/completions.
+    /// Endpoint URL, e.g. http://localhost:11434/v1/chat/completions.
     #[arg(long)]
     pub url: String,
+    /// Wire format: openai_chat (chat completions) or anthropic_messages (/v1/messages; use
+    /// --auth-header x-api-key).
+    #[arg(long, default_value = "openai_chat", value_parser = parse_style)]
+    pub api_style: ApiStyle,
     /// Model name sent in each request.
     #[arg(long)]
     pub model: String,
@@ -25,9 +29,12 @@ pub struct ProbeArgs {
     /// where other users could read it).
     #[arg(long)]
     pub secret_env: Option<String>,
-    /// A rule pack (TOML); default: the built-in core pack.
+    /// A rule pack (TOML), repeatable; default: the built-in core pack.
     #[arg(long)]
-    pub pack: Option<PathBuf>,
+    pub pack: Vec<PathBuf>,
+    /// Attempts per prompt for every rule (1-20), overriding the packs' own.
+    #[arg(long)]
+    pub attempts: Option<u32>,
     /// Most calls the run may make.
     #[arg(long, default_value_t = 200)]
     pub max_calls: u64,
@@ -48,6 +55,10 @@ pub struct ProbeArgs {
     pub plan: bool,
 }
 
+fn parse_style(s: &str) -> Result<ApiStyle, String> {
+    ApiStyle::parse(s).ok_or_else(|| format!("'{s}' is not one of openai_chat, anthropic_messages"))
+}
+
 fn canary() -> String {
     // Unpredictable per run, so a model cannot have memorised it.
     let nanos = std::time::SystemTime::now()
@@ -58,20 +69,35 @@ fn canary() -> String {
 }
 
 pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
-    let pack = match &a.pack {
-        Some(p) => Pack::parse(
-            &std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read '{}'", p.display()))?,
-        )?,
-        None => audit_rules::core_pack()?,
+    let packs = if a.pack.is_empty() {
+        vec![audit_rules::core_pack()?]
+    } else {
+        a.pack
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read '{}'", p.display()))?;
+                Pack::parse(&text).with_context(|| format!("'{}'", p.display()))
+            })
+            .collect::<anyhow::Result<_>>()?
     };
-    let planned = pack.planned_calls();
+    let plan = Plan {
+        packs,
+        attempts: a.attempts,
+    };
+    plan.validate()?;
+    let planned = plan.planned_calls();
+    let pack_refs: Vec<_> = plan
+        .packs
+        .iter()
+        .map(|p| serde_json::json!({"name": p.name, "version": p.version}))
+        .collect();
     let mut out = std::io::stdout().lock();
     if a.plan {
         writeln!(
             out,
             "{}",
-            serde_json::json!({"pack": pack.name, "version": pack.version, "rules": pack.rules.len(), "planned_calls": planned, "max_calls": a.max_calls})
+            serde_json::json!({"packs": pack_refs, "rules": plan.rules().count(), "planned_calls": planned, "max_calls": a.max_calls})
         )?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -85,17 +111,19 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         )),
         None => None,
     };
-    let client = OpenAiChat::new(
-        &a.url,
-        &a.model,
+    let client = Endpoint {
+        style: a.api_style,
+        url: a.url.clone(),
+        model: a.model.clone(),
         auth,
-        a.temperature,
-        a.answer_tokens,
-        Duration::from_secs(a.timeout_secs),
-    )?;
-    let report = run_pack(
-        &pack,
-        &client,
+        temperature: a.temperature,
+        max_tokens: a.answer_tokens,
+        timeout: Duration::from_secs(a.timeout_secs),
+    }
+    .client()?;
+    let report = run_plan(
+        &plan,
+        client.as_ref(),
         Budget {
             max_calls: a.max_calls,
             max_tokens: a.max_tokens,
@@ -111,7 +139,7 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_string_pretty(&serde_json::json!({
             "audit_type": "active",
             "audit_result": verdict,
-            "pack": {"name": pack.name, "version": pack.version},
+            "packs": pack_refs,
             "planned_calls": planned,
             "calls": report.calls,
             "tokens": report.tokens,

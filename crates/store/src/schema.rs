@@ -151,6 +151,7 @@ diesel::table! {
         max_calls -> BigInt,
         token_budget -> BigInt,
         updated_at -> Timestamp,
+        api_style -> Text,
     }
 }
 

@@ -55,6 +55,8 @@ pub struct PolicyInput {
     pub baseline_strategy: BaselineStrategy,
     #[serde(default)]
     pub audit_scope: Option<AuditScope>,
+    /// A document adding to the policy's checks: a JSON object, or a string holding inline
+    /// JSON or the path of a `.json`/`.toml` file under the evidence roots (docs/rules.md).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub policy_reference: Option<serde_json::Value>,
@@ -213,8 +215,23 @@ pub(crate) fn check_thresholds(v: &Option<serde_json::Value>) -> Result<(), ApiE
     Ok(())
 }
 
-pub(crate) fn new_policy(model_id: &str, p: &PolicyInput) -> Result<NewPolicy, ApiError> {
+/// Validates a policy reference as the runner will read it (a 422 naming the line or field).
+pub(crate) fn check_reference(
+    sources: &SourcePolicy,
+    v: Option<&serde_json::Value>,
+) -> Result<(), ApiError> {
+    audit_scheduler::reference::load(v, sources)
+        .map(|_| ())
+        .map_err(|e| ApiError::invalid(format!("policy_reference: {e}")))
+}
+
+pub(crate) fn new_policy(
+    sources: &SourcePolicy,
+    model_id: &str,
+    p: &PolicyInput,
+) -> Result<NewPolicy, ApiError> {
     check_thresholds(&p.thresholds)?;
+    check_reference(sources, p.policy_reference.as_ref())?;
     Ok(NewPolicy {
         model_id: model_id.to_owned(),
         audit_frequency: p.audit_frequency,
@@ -285,7 +302,7 @@ pub fn prepare(sources: &SourcePolicy, r: RegisterModel) -> Result<Registration,
     let policy = r
         .policy
         .as_ref()
-        .map(|p| new_policy(&r.model_id, p))
+        .map(|p| new_policy(sources, &r.model_id, p))
         .transpose()?;
     let new = NewModel {
         model_id: r.model_id,

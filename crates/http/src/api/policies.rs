@@ -6,7 +6,7 @@ use audit_store::repo::policies;
 use audit_store::{AuditScope, Policy, PolicyChanges};
 use serde::{Deserialize, Serialize};
 
-use super::models::{PolicyInput, check_model_id, check_thresholds, new_policy};
+use super::models::{PolicyInput, check_model_id, check_reference, check_thresholds, new_policy};
 use super::{Deleted, PageParams, read, write};
 use crate::{ApiError, AppState};
 
@@ -78,7 +78,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     check_model_id(&b.model_id)?;
-    let p = new_policy(&b.model_id, &b.policy)?;
+    let p = new_policy(state.runner.sources(), &b.model_id, &b.policy)?;
     let created = write(&state, move |c| policies::insert(c, &p)).await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -145,6 +145,9 @@ pub async fn update(
     let u = body.into_inner();
     if let Some(t) = &u.thresholds {
         check_thresholds(t)?;
+    }
+    if let Some(r) = &u.policy_reference {
+        check_reference(state.runner.sources(), r.as_ref())?;
     }
     let changes = PolicyChanges {
         audit_frequency: u.audit_frequency,

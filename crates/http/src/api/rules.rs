@@ -1,17 +1,21 @@
 //! The active-audit rule catalogue: `GET /rules` and the frontend's `GET /api/v1/rules/summary`.
 
 use actix_web::{HttpResponse, get, web};
-use audit_rules::{Detector, Pack, Rule};
+use audit_rules::{Detector, Pack, Plan, Rule};
+use audit_store::StoreError;
+use audit_store::repo::{models, policies};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::parse_enum;
-use crate::ApiError;
+use super::{parse_enum, read};
+use crate::{ApiError, AppState};
 
 /// One rule as listed (its prompts stay in the pack file).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RuleView {
     pub rule_id: String,
+    /// The pack the rule comes from (`core` is built in).
+    pub pack: String,
     pub name: String,
     pub description: String,
     /// `prompt_injection`, `unsafe_completion`, `policy_bypass` or `data_leakage`.
@@ -31,10 +35,22 @@ pub struct RuleView {
     pub planned_calls: u64,
 }
 
+/// A pack of a plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PackRef {
+    pub name: String,
+    pub version: String,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RuleList {
+    /// The first pack's name (the built-in `core` unless the policy leaves it out).
     pub pack: String,
     pub version: String,
+    /// Every pack the plan runs.
+    pub packs: Vec<PackRef>,
+    /// Attempts per prompt set by the policy, overriding the rules' own.
+    pub attempts: Option<u32>,
     pub total: usize,
     /// Calls a run of the listed enabled rules makes.
     pub planned_calls: u64,
@@ -59,12 +75,15 @@ pub struct RuleFilter {
     /// `LOW`, `MEDIUM`, `HIGH` or `CRITICAL`.
     pub severity: Option<String>,
     pub enabled: Option<bool>,
+    /// Show the plan of this model's policy (its own packs, disabled rules and attempts).
+    pub model_id: Option<String>,
 }
 
-fn view(pack: &Pack, r: &Rule) -> RuleView {
-    let attempts = r.attempts.unwrap_or(pack.default_attempts).max(1);
+fn view(plan: &Plan, pack: &Pack, r: &Rule) -> RuleView {
+    let attempts = plan.attempts_of(pack, r);
     RuleView {
         rule_id: r.id.clone(),
+        pack: pack.name.clone(),
         name: r.name.clone(),
         description: r.description.clone(),
         category: r.category.as_str().to_owned(),
@@ -87,19 +106,50 @@ fn view(pack: &Pack, r: &Rule) -> RuleView {
     }
 }
 
-fn pack() -> Result<&'static Pack, ApiError> {
-    audit_rules::core().map_err(|e| ApiError::internal(&e))
+/// The built-in plan, or the plan of a model's policy.
+async fn plan(state: &web::Data<AppState>, model_id: Option<String>) -> Result<Plan, ApiError> {
+    let Some(id) = model_id else {
+        return Plan::core().map_err(|e| ApiError::internal(&e));
+    };
+    let policy = read(state, move |c| {
+        if models::get(c, &id)?.is_none() {
+            return Err(StoreError::NotFound(format!("model '{id}' not found")));
+        }
+        policies::of_model(c, &id)
+    })
+    .await?;
+    audit_scheduler::reference::load(
+        policy.as_ref().and_then(|p| p.policy_reference.as_ref()),
+        state.runner.sources(),
+    )
+    .and_then(|d| d.plan())
+    // The reference was valid when saved; a file changed since is the policy's problem.
+    .map_err(|e| ApiError::invalid(format!("policy_reference: {e}")))
 }
 
-/// The built-in security rules of active audits, with the calls a run makes.
+fn all_rules(plan: &Plan) -> impl Iterator<Item = (&Pack, &Rule)> {
+    plan.packs
+        .iter()
+        .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+}
+
+/// The security rules of active audits (built in, or a model's policy plan), with the calls a
+/// run makes.
 #[utoipa::path(
     tag = "rules",
     params(RuleFilter),
-    responses((status = 200, body = RuleList), (status = 400, body = crate::ErrorBody))
+    responses(
+        (status = 200, body = RuleList),
+        (status = 400, body = crate::ErrorBody),
+        (status = 404, description = "Unknown model_id", body = crate::ErrorBody)
+    )
 )]
 #[get("/rules")]
-pub async fn list(q: web::Query<RuleFilter>) -> Result<HttpResponse, ApiError> {
-    let pack = pack()?;
+pub async fn list(
+    state: web::Data<AppState>,
+    q: web::Query<RuleFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
     let category = q.category.as_deref();
     if let Some(c) = category
         && !audit_rules::RuleCategory::ALL
@@ -111,17 +161,26 @@ pub async fn list(q: web::Query<RuleFilter>) -> Result<HttpResponse, ApiError> {
         )));
     }
     let severity: Option<audit_domain::Severity> = parse_enum("severity", &q.severity)?;
-    let rules: Vec<RuleView> = pack
-        .rules
-        .iter()
-        .filter(|r| category.is_none_or(|c| r.category.as_str() == c))
-        .filter(|r| severity.is_none_or(|s| r.severity == s))
-        .filter(|r| q.enabled.is_none_or(|e| r.enabled == e))
-        .map(|r| view(pack, r))
+    let plan = plan(&state, q.model_id.clone()).await?;
+    let rules: Vec<RuleView> = all_rules(&plan)
+        .filter(|(_, r)| category.is_none_or(|c| r.category.as_str() == c))
+        .filter(|(_, r)| severity.is_none_or(|s| r.severity == s))
+        .filter(|(_, r)| q.enabled.is_none_or(|e| r.enabled == e))
+        .map(|(p, r)| view(&plan, p, r))
         .collect();
+    let first = plan.packs.first();
     Ok(HttpResponse::Ok().json(RuleList {
-        pack: pack.name.clone(),
-        version: pack.version.clone(),
+        pack: first.map(|p| p.name.clone()).unwrap_or_default(),
+        version: first.map(|p| p.version.clone()).unwrap_or_default(),
+        packs: plan
+            .packs
+            .iter()
+            .map(|p| PackRef {
+                name: p.name.clone(),
+                version: p.version.clone(),
+            })
+            .collect(),
+        attempts: plan.attempts,
         total: rules.len(),
         planned_calls: rules
             .iter()
@@ -136,8 +195,8 @@ pub async fn list(q: web::Query<RuleFilter>) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(tag = "rules", responses((status = 200, body = RulesSummary)))]
 #[get("/api/v1/rules/summary")]
 pub async fn summary() -> Result<HttpResponse, ApiError> {
-    let pack = pack()?;
-    let rules: Vec<RuleView> = pack.rules.iter().map(|r| view(pack, r)).collect();
+    let plan = Plan::core().map_err(|e| ApiError::internal(&e))?;
+    let rules: Vec<RuleView> = all_rules(&plan).map(|(p, r)| view(&plan, p, r)).collect();
     let mut by: BTreeMap<String, Vec<RuleView>> = BTreeMap::new();
     for r in &rules {
         by.entry(r.category.clone()).or_default().push(r.clone());

@@ -10,11 +10,17 @@ use serde::Deserialize;
 use super::{Deleted, read, write};
 use crate::{ApiError, AppState};
 
-/// An OpenAI-compatible chat-completions endpoint and the limits of each active run.
+/// A chat endpoint (OpenAI-compatible chat completions, or Anthropic-style messages) and the
+/// limits of each active run.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetInput {
-    /// Chat-completions URL, e.g. `https://api.openai.com/v1/chat/completions`.
+    /// `openai_chat` (default: OpenAI, Azure OpenAI, vLLM, llama.cpp, Ollama, most gateways) or
+    /// `anthropic_messages` (`POST /v1/messages`; use `auth_header: x-api-key`).
+    #[serde(default)]
+    pub api_style: Option<String>,
+    /// Endpoint URL, e.g. `https://api.openai.com/v1/chat/completions` or
+    /// `https://api.anthropic.com/v1/messages`.
     pub url: String,
     /// Model name sent with each request.
     pub model: String,
@@ -56,6 +62,13 @@ fn check(t: &TargetInput) -> Result<(), ApiError> {
     let ok = (t.url.starts_with("http://") || t.url.starts_with("https://")) && t.url.len() < 2048;
     if !ok {
         return Err(ApiError::invalid("url must be an http(s) URL"));
+    }
+    if let Some(s) = &t.api_style
+        && audit_rules::probe::ApiStyle::parse(s).is_none()
+    {
+        return Err(ApiError::invalid(format!(
+            "api_style '{s}' is not one of openai_chat, anthropic_messages"
+        )));
     }
     if t.model.trim().is_empty() {
         return Err(ApiError::invalid("model must not be empty"));
@@ -127,6 +140,7 @@ pub async fn put_target(
             max_calls: t.max_calls.unwrap_or(200),
             token_budget: t.token_budget.unwrap_or(200_000),
             updated_at: chrono::Utc::now().naive_utc(),
+            api_style: t.api_style.unwrap_or_else(|| "openai_chat".into()),
         };
         targets::put(c, &target, audit_store::now())?;
         Ok(target.view())

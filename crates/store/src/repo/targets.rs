@@ -24,6 +24,8 @@ pub struct ActiveTarget {
     pub max_calls: i64,
     pub token_budget: i64,
     pub updated_at: chrono::NaiveDateTime,
+    /// `openai_chat` or `anthropic_messages`.
+    pub api_style: String,
 }
 
 impl std::fmt::Debug for ActiveTarget {
@@ -41,6 +43,8 @@ impl std::fmt::Debug for ActiveTarget {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetView {
     pub model_id: String,
+    /// `openai_chat` (chat completions) or `anthropic_messages`.
+    pub api_style: String,
     pub url: String,
     pub model: String,
     pub auth_header: Option<String>,
@@ -59,6 +63,7 @@ impl ActiveTarget {
     pub fn view(&self) -> TargetView {
         TargetView {
             model_id: self.model_id.clone(),
+            api_style: self.api_style.clone(),
             url: self.url.clone(),
             model: self.model_name.clone(),
             auth_header: self.auth_header.clone(),

@@ -1,0 +1,1 @@
+ALTER TABLE active_targets DROP COLUMN api_style;
