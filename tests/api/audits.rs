@@ -538,6 +538,7 @@ fn demo_shows_baselines_then_failures() {
             scheduler: true,
             day_seconds: 2.0,
             no_roots: true,
+            admin_key: None,
             extra: vec![
                 "--demo".into(),
                 "--demo-dir".into(),

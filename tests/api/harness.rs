@@ -62,7 +62,42 @@ pub struct Server {
     pub log: PathBuf,
     child: Child,
     pg: Option<(String, String)>,
+    /// The admin key printed at first start.
+    pub admin_key: Option<String>,
     client: reqwest::blocking::Client,
+}
+
+/// The server seen through one credential.
+pub struct As<'a> {
+    s: &'a Server,
+    token: Option<String>,
+    client: reqwest::blocking::Client,
+}
+
+impl As<'_> {
+    fn req(&self, m: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let r = self.client.request(m, self.s.url(path));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+    pub fn get(&self, path: &str) -> Resp {
+        Resp::of(self.req(reqwest::Method::GET, path).send())
+    }
+    pub fn post(&self, path: &str, body: &Value) -> Resp {
+        Resp::of(self.req(reqwest::Method::POST, path).json(body).send())
+    }
+    pub fn put(&self, path: &str, body: &Value) -> Resp {
+        Resp::of(self.req(reqwest::Method::PUT, path).json(body).send())
+    }
+    pub fn delete(&self, path: &str) -> Resp {
+        Resp::of(self.req(reqwest::Method::DELETE, path).send())
+    }
+    pub fn call(&self, method: &str, path: &str, body: &Value) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        Resp::of(self.req(m, path).json(body).send())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +108,8 @@ pub struct Options {
     /// Start without any evidence root.
     pub no_roots: bool,
     pub extra: Vec<String>,
+    /// The admin key of an existing database (a sibling server does not print one).
+    pub admin_key: Option<String>,
 }
 
 impl Default for Options {
@@ -82,6 +119,7 @@ impl Default for Options {
             day_seconds: 86_400.0,
             no_roots: false,
             extra: Vec::new(),
+            admin_key: None,
         }
     }
 }
@@ -121,6 +159,7 @@ impl Server {
     pub fn sibling(&self, opts: Options) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut opts = opts;
+        opts.admin_key = self.admin_key.clone();
         opts.extra.push("--evidence-roots".into());
         opts.extra
             .push(self.evidence.to_string_lossy().into_owned());
@@ -174,13 +213,17 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut key = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("admin API key") {
+                    key = line.rsplit(' ').next().map(str::to_owned);
+                }
                 if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.to_owned());
+                    let _ = tx.send((addr.to_owned(), key.take()));
                 }
             }
         });
-        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (base, printed_key) = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(b) => b,
             Err(_) => {
                 let _ = child.kill();
@@ -190,6 +233,14 @@ impl Server {
                 );
             }
         };
+        let admin_key = printed_key.or_else(|| opts.admin_key.clone());
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(k) = &admin_key {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {k}").parse().expect("header"),
+            );
+        }
         Server {
             base,
             _dir: dir,
@@ -199,6 +250,20 @@ impl Server {
             log,
             child,
             pg,
+            admin_key,
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .default_headers(headers)
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// Requests made with another credential (`None`: no credential at all).
+    pub fn as_(&self, token: Option<&str>) -> As<'_> {
+        As {
+            s: self,
+            token: token.map(str::to_owned),
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()

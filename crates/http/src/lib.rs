@@ -7,6 +7,7 @@
 //! document is served at `/openapi.json` and browsable at `/docs/`.
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod error;
 
@@ -35,6 +36,16 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// How long list and dashboard responses may be served from cache (0 disables it).
     pub cache_ttl: Duration,
+    /// Let requests without credentials read (as viewers of the system tenant). Off unless
+    /// `--demo` or `AUDITOR_ANONYMOUS_READS` turns it on.
+    pub anonymous_reads: bool,
+    /// How long a login token lives.
+    pub token_ttl: Duration,
+    /// Wrong passwords in a row that lock an account, and for how long.
+    pub login_max_failures: i32,
+    pub login_lock: Duration,
+    /// Login attempts per client address per minute.
+    pub login_per_minute: u32,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +55,11 @@ impl Default for HttpConfig {
             max_sample_bytes: 64 << 20,
             cors_origins: vec!["http://localhost:3000".into()],
             cache_ttl: Duration::from_secs(2),
+            anonymous_reads: false,
+            token_ttl: Duration::from_secs(3600),
+            login_max_failures: 5,
+            login_lock: Duration::from_secs(900),
+            login_per_minute: 20,
         }
     }
 }
@@ -54,6 +70,8 @@ pub struct AppState {
     pub runner: Arc<Runner>,
     pub config: HttpConfig,
     pub cache: cache::ResponseCache,
+    pub credentials: auth::CredentialCache,
+    pub logins: auth::RateLimiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,11 +86,15 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(store: Store, runner: Arc<Runner>, config: HttpConfig) -> web::Data<AppState> {
         let cache = cache::ResponseCache::new(config.cache_ttl, 4096);
+        let credentials = auth::CredentialCache::new(Duration::from_secs(2));
+        let logins = auth::RateLimiter::new(config.login_per_minute);
         web::Data::new(AppState {
             store,
             runner,
             config,
             cache,
+            credentials,
+            logins,
         })
     }
 }
@@ -91,6 +113,8 @@ impl AppState {
         (name = "findings", description = "Findings of audits"),
         (name = "dashboard", description = "Aggregates for dashboards"),
         (name = "rules", description = "Security rules of active audits"),
+        (name = "access", description = "Login, users, API keys, tenants and projects"),
+        (name = "compliance", description = "The tamper-evident compliance log"),
         (name = "system", description = "Health")
     )
 )]
@@ -99,7 +123,12 @@ struct ApiDoc;
 fn cors(origins: &[String]) -> Cors {
     let mut c = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static("x-api-key"),
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         c = c.allow_any_origin();
@@ -113,11 +142,12 @@ fn cors(origins: &[String]) -> Cors {
 
 /// The OpenAPI document of every route (what `/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(api::configure)
         .split_for_parts();
+    auth::document(&mut api);
     api
 }
 
@@ -153,7 +183,7 @@ pub fn app(
     let query = web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into());
     let path = web::PathConfig::default().error_handler(|e, _| error::path_error(e).into());
     let cors = cors(&state.config.cors_origins);
-    let (app, api) = App::new()
+    let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(state)
@@ -162,9 +192,11 @@ pub fn app(
         .app_data(path)
         .configure(api::configure)
         .split_for_parts();
+    auth::document(&mut api);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
+        .wrap(actix_web::middleware::from_fn(auth::guard))
         .wrap(cors)
         .wrap(actix_web::middleware::NormalizePath::new(
             actix_web::middleware::TrailingSlash::MergeOnly,

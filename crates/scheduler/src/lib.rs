@@ -345,6 +345,7 @@ impl Runner {
                         model_version: model.version.clone(),
                         window_start: start,
                         window_end: now,
+                        actor: "scheduler".into(),
                     },
                 )?);
             }
@@ -354,7 +355,12 @@ impl Runner {
 
     /// Claims a run of `model_id` now (`POST /models/{model_id}/audits`) and queues it. An
     /// active run needs the model's probe target.
-    pub fn run_now(&self, model_id: &str, audit_type: AuditType) -> Result<AuditRun, RunError> {
+    pub fn run_now(
+        &self,
+        model_id: &str,
+        audit_type: AuditType,
+        actor: &str,
+    ) -> Result<AuditRun, RunError> {
         if self.in_flight.load(Ordering::SeqCst) >= self.capacity {
             return Err(RunError::Busy);
         }
@@ -382,6 +388,7 @@ impl Runner {
                     model_version: model.version,
                     window_start: start,
                     window_end: now,
+                    actor: actor.to_owned(),
                 },
             )
         });

@@ -65,6 +65,13 @@ pub struct ServeArgs {
     /// Do not run scheduled audits (API only; useful beside another instance).
     #[arg(long, env = "AUDITOR_NO_SCHEDULER")]
     pub no_scheduler: bool,
+    /// Let requests without credentials read, as viewers of the system tenant (the demo
+    /// turns this on). Writes always need credentials.
+    #[arg(long, env = "AUDITOR_ANONYMOUS_READS")]
+    pub anonymous_reads: bool,
+    /// Seconds a login token lives (default 3600).
+    #[arg(long, env = "AUDITOR_TOKEN_TTL_SECS")]
+    pub token_ttl_secs: Option<u64>,
     /// Load the demo registry from seeds/ into a fresh database, compress time and feed new
     /// evidence windows.
     #[arg(long)]
@@ -96,6 +103,8 @@ pub struct FileConfig {
     pub max_sample_bytes: Option<usize>,
     pub run_timeout_secs: Option<u64>,
     pub no_scheduler: Option<bool>,
+    pub anonymous_reads: Option<bool>,
+    pub token_ttl_secs: Option<u64>,
 }
 
 /// Settings after merging flags, environment, file and defaults.
@@ -116,6 +125,8 @@ pub struct Settings {
     pub max_sample_bytes: usize,
     pub run_timeout_secs: u64,
     pub no_scheduler: bool,
+    pub anonymous_reads: bool,
+    pub token_ttl_secs: u64,
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
@@ -171,12 +182,17 @@ impl Settings {
                 .or(file.run_timeout_secs)
                 .unwrap_or(30 * 60),
             no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
+            anonymous_reads: a.anonymous_reads || file.anonymous_reads.unwrap_or(false),
+            token_ttl_secs: a.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(3600),
         };
         if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
             bail!("time_scale must be a number ≥ 1 (1 is real time)");
         }
         if !(1..=59).contains(&s.tick_seconds) {
             bail!("tick_seconds must be between 1 and 59");
+        }
+        if !(1..=30 * 86_400).contains(&s.token_ttl_secs) {
+            bail!("token_ttl_secs must be between 1 and 2592000 (30 days)");
         }
         if s.audit_workers == 0 || s.http_workers == 0 || s.db_pool_size == 0 {
             bail!("audit_workers, http_workers and db_pool_size must be at least 1");
@@ -202,6 +218,7 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
     if a.tick_seconds.is_none() {
         s.tick_seconds = 1;
     }
+    s.anonymous_reads = true;
     Ok(evidence)
 }
 
@@ -258,6 +275,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("scheduler disabled: audits run only on request");
     }
 
+    // First start: an admin credential, shown once on standard output (never logged).
+    let first_key = audit_http::api::access::bootstrap(&store)
+        .map_err(|e| anyhow::anyhow!("cannot create the first admin key: {}", e.detail))?;
+    if s.anonymous_reads {
+        tracing::warn!(
+            "ANONYMOUS READS ARE ON: anyone who can reach this server can read every audit of the system tenant without credentials"
+        );
+    }
     let state = AppState::new(
         store,
         scheduler.runner.clone(),
@@ -265,6 +290,8 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             cors_origins: s.cors_origins.clone(),
             cache_ttl: Duration::from_millis(s.cache_ttl_ms),
             max_sample_bytes: s.max_sample_bytes,
+            anonymous_reads: s.anonymous_reads,
+            token_ttl: Duration::from_secs(s.token_ttl_secs),
             ..HttpConfig::default()
         },
     );
@@ -274,6 +301,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             .backlog(2048)
             .bind(&s.bind)
             .with_context(|| format!("cannot listen on {}", s.bind))?;
+        if let Some(key) = &first_key {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "admin API key (shown once; send it as 'Authorization: Bearer <key>'): {key}"
+            )?;
+            out.flush()?;
+        }
         for addr in server.addrs() {
             announce(addr)?;
         }

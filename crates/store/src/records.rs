@@ -46,6 +46,8 @@ pub struct Model {
     pub description: Option<String>,
     pub owner: Option<String>,
     pub updated_at: DateTime<Utc>,
+    pub tenant_id: String,
+    pub project_id: String,
 }
 
 /// What registering a model stores.
@@ -58,6 +60,8 @@ pub struct NewModel {
     pub connection_type: ConnectionType,
     pub description: Option<String>,
     pub owner: Option<String>,
+    pub tenant_id: String,
+    pub project_id: String,
 }
 
 /// Changes to a model; `None` keeps the stored value.
@@ -330,6 +334,12 @@ pub struct FindingRecord {
     #[serde(flatten)]
     pub finding: audit_domain::Finding,
     pub created_at: DateTime<Utc>,
+    /// Workflow: `open`, `acknowledged`, `resolved` or `false_positive`.
+    pub status: String,
+    /// Who moved it to `status`, when, and why.
+    pub status_actor: Option<String>,
+    pub status_at: Option<DateTime<Utc>>,
+    pub status_note: Option<String>,
 }
 
 /// A baseline approval: makes an audit's profile the model's baseline.
@@ -368,6 +378,8 @@ impl Default for Paging {
 /// Filters of `GET /audits` and `GET /audits/model/{model_id}`.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only models of this tenant (`None`: every tenant).
+    pub tenant_id: Option<String>,
     pub model_id: Option<String>,
     pub audit_type: Option<AuditType>,
     pub execution_status: Option<ExecutionStatus>,
@@ -381,7 +393,11 @@ pub struct AuditFilter {
 /// Filters of `GET /findings`.
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
+    /// Only models of this tenant (`None`: every tenant).
+    pub tenant_id: Option<String>,
     pub model_id: Option<String>,
+    /// `open`, `acknowledged`, `resolved` or `false_positive`.
+    pub status: Option<String>,
     pub audit_id: Option<String>,
     pub severity: Option<Severity>,
     pub category: Option<FindingCategory>,

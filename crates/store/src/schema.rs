@@ -12,6 +12,8 @@ diesel::table! {
         description -> Nullable<Text>,
         owner -> Nullable<Text>,
         updated_at -> Timestamp,
+        tenant_id -> Text,
+        project_id -> Text,
     }
 }
 
@@ -92,6 +94,10 @@ diesel::table! {
         description -> Text,
         model_id -> Text,
         created_at -> Timestamp,
+        status -> Text,
+        status_actor -> Nullable<Text>,
+        status_at -> Nullable<Timestamp>,
+        status_note -> Nullable<Text>,
     }
 }
 
@@ -155,7 +161,107 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenants (tenant_id) {
+        tenant_id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (project_id) {
+        project_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        task_type -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (user_id) {
+        user_id -> Text,
+        tenant_id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (key_id) {
+        key_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        role -> Text,
+        key_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    compliance_log (seq) {
+        seq -> BigInt,
+        tenant_id -> Text,
+        tenant_seq -> BigInt,
+        at -> Text,
+        actor -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        digest -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    log_heads (tenant_id) {
+        tenant_id -> Text,
+        entries -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    model_versions (id) {
+        id -> BigInt,
+        model_id -> Text,
+        version_tag -> Text,
+        artifact_location -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        metrics -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    projects,
+    users,
+    api_keys,
+    sessions,
+    compliance_log,
+    log_heads,
+    model_versions,
     active_targets,
     dashboard_counts,
     ai_models,

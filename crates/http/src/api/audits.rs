@@ -8,7 +8,10 @@ use audit_store::{AuditFilter, AuditRun, AuditSummary, FindingRecord, StoreError
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-use super::{PageParams, RangeParams, cached, parse_enum, read, write};
+use super::{
+    PageParams, RangeParams, cached, parse_enum, read, visible_audit, visible_model, write,
+};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// One audit as listed: the run, its model's name and its summary scores.
@@ -73,12 +76,14 @@ fn view(run: AuditRun, summary: Option<&AuditSummary>, model_name: Option<String
 }
 
 fn filter_of(
+    caller: &Caller,
     p: &AuditFilterParams,
     range: &RangeParams,
     model_id: Option<String>,
 ) -> Result<AuditFilter, ApiError> {
     let (from, to) = range.parse()?;
     Ok(AuditFilter {
+        tenant_id: caller.scope(),
         model_id: model_id.or_else(|| p.model_id.clone()),
         audit_type: parse_enum("audit_type", &p.audit_type)?,
         execution_status: parse_enum("execution_status", &p.execution_status)?,
@@ -123,13 +128,14 @@ fn load_list(
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     page: web::Query<PageParams>,
     params: web::Query<AuditFilterParams>,
     range: web::Query<RangeParams>,
 ) -> Result<HttpResponse, ApiError> {
     let paging = page.paging()?;
-    let f = filter_of(&params, &range, None)?;
-    cached(&state, &req, move |c| load_list(c, &f, paging)).await
+    let f = filter_of(&caller, &params, &range, None)?;
+    cached(&state, &req, &caller, move |c| load_list(c, &f, paging)).await
 }
 
 /// The audits of one model, newest first.
@@ -142,6 +148,7 @@ pub async fn list(
 pub async fn of_model(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     path: web::Path<String>,
     page: web::Query<PageParams>,
     params: web::Query<AuditFilterParams>,
@@ -149,13 +156,10 @@ pub async fn of_model(
 ) -> Result<HttpResponse, ApiError> {
     let paging = page.paging()?;
     let model_id = path.into_inner();
-    let f = filter_of(&params, &range, Some(model_id.clone()))?;
-    cached(&state, &req, move |c| {
-        if models::get(c, &model_id)?.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "model '{model_id}' not found"
-            )));
-        }
+    let f = filter_of(&caller, &params, &range, Some(model_id.clone()))?;
+    let who = caller.clone();
+    cached(&state, &req, &caller, move |c| {
+        visible_model(c, &who, &model_id)?;
         load_list(c, &f, paging)
     })
     .await
@@ -170,12 +174,12 @@ pub async fn of_model(
 #[get("/audits/{audit_id}")]
 pub async fn get(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let d = read(&state, move |c| {
-        let run = audits::get(c, &id)?
-            .ok_or_else(|| StoreError::NotFound(format!("audit '{id}' not found")))?;
+        let run = visible_audit(c, &caller, &id)?;
         let summary = audits::summary(c, &id)?;
         let name = models::get(c, &run.model_id)?.map(|m| m.name);
         let findings = findings::of_audit(c, &id)?;
@@ -193,7 +197,7 @@ pub async fn get(
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
-    /// Who approves (recorded with the approval).
+    /// On whose behalf (recorded beside the caller, who is always the approver of record).
     pub approved_by: Option<String>,
     pub note: Option<String>,
 }
@@ -213,16 +217,21 @@ pub struct ApproveBody {
 #[post("/audits/{audit_id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     body: Option<web::Json<ApproveBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let b = body.map(|b| b.into_inner()).unwrap_or_default();
-    let by = b.approved_by.unwrap_or_else(|| "api".into());
-    if by.trim().is_empty() || by.len() > 128 {
-        return Err(ApiError::invalid("approved_by must be 1–128 characters"));
-    }
+    let by = match &b.approved_by {
+        Some(who) if who.trim().is_empty() || who.len() > 128 => {
+            return Err(ApiError::invalid("approved_by must be 1–128 characters"));
+        }
+        Some(who) => format!("{} for {who}", caller.actor),
+        None => caller.actor.clone(),
+    };
     let a = write(&state, move |c| {
+        visible_audit(c, &caller, &id)?;
         audits::approve(c, &id, &by, b.note.as_deref())
     })
     .await?;
@@ -253,12 +262,16 @@ pub struct RunNowParams {
 #[post("/models/{model_id}/audits")]
 pub async fn run_now(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     q: web::Query<RunNowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let kind: AuditType = parse_enum("audit_type", &q.audit_type)?.unwrap_or(AuditType::Passive);
+    let check = id.clone();
+    let who = caller.clone();
+    read(&state, move |c| visible_model(c, &who, &check).map(|_| ())).await?;
     let runner = state.runner.clone();
-    let run = web::block(move || runner.run_now(&id, kind)).await??;
+    let run = web::block(move || runner.run_now(&id, kind, &caller.actor)).await??;
     Ok(HttpResponse::Accepted().json(run))
 }

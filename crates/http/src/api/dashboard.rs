@@ -6,8 +6,9 @@ use audit_store::repo::dashboard::{self, Overview, ScorePoint};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::cached;
 use super::models::{ModelDetail, detail_of};
+use super::{cached, visible_model};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// A model's dashboard.
@@ -33,8 +34,13 @@ pub struct HistoryParams {
 pub async fn overview(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    cached(&state, &req, dashboard::overview).await
+    let scope = caller.scope();
+    cached(&state, &req, &caller, move |c| {
+        dashboard::overview(c, scope.as_deref())
+    })
+    .await
 }
 
 /// One model: its registry entry, scores over time and findings by severity and category.
@@ -47,6 +53,7 @@ pub async fn overview(
 pub async fn model(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     path: web::Path<String>,
     params: web::Query<HistoryParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -55,7 +62,9 @@ pub async fn model(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    cached(&state, &req, move |c| {
+    let who = caller.clone();
+    cached(&state, &req, &caller, move |c| {
+        visible_model(c, &who, &id)?;
         let model = match detail_of(c, &id) {
             Ok(m) => m,
             Err(StoreError::NotFound(m)) => return Err(StoreError::NotFound(m)),

@@ -1,11 +1,13 @@
 //! `/findings`: every finding with filters, and the findings of one audit.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
-use audit_store::repo::{audits, findings};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use audit_store::repo::dashboard::FINDING_STATUSES;
+use audit_store::repo::{findings, log, tenants};
 use audit_store::{FindingFilter, FindingRecord, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::{PageParams, RangeParams, cached, parse_enum, read};
+use super::{PageParams, RangeParams, cached, parse_enum, read, visible_audit, write};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -32,6 +34,8 @@ pub struct FindingFilterParams {
     pub severity: Option<String>,
     /// `drift`, `bias`, `risk`, `compliance` or `security`.
     pub category: Option<String>,
+    /// `open`, `acknowledged`, `resolved` or `false_positive`.
+    pub status: Option<String>,
 }
 
 /// List findings, newest first, with filters.
@@ -44,6 +48,7 @@ pub struct FindingFilterParams {
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     page: web::Query<PageParams>,
     params: web::Query<FindingFilterParams>,
     range: web::Query<RangeParams>,
@@ -51,7 +56,16 @@ pub async fn list(
     let paging = page.paging()?;
     let (from, to) = range.parse()?;
     let p = params.into_inner();
+    if let Some(s) = &p.status
+        && !FINDING_STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "status '{s}' is not one of open, acknowledged, resolved, false_positive"
+        )));
+    }
     let f = FindingFilter {
+        tenant_id: caller.scope(),
+        status: p.status,
         severity: parse_enum("severity", &p.severity)?,
         category: parse_enum("category", &p.category)?,
         model_id: p.model_id,
@@ -59,7 +73,7 @@ pub async fn list(
         from,
         to,
     };
-    cached(&state, &req, move |c| {
+    cached(&state, &req, &caller, move |c| {
         let page = findings::list(c, &f, paging)?;
         Ok(FindingList {
             total: page.total,
@@ -80,13 +94,12 @@ pub async fn list(
 #[get("/findings/{audit_id}")]
 pub async fn of_audit(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let r = read(&state, move |c| {
-        if audits::get(c, &id)?.is_none() {
-            return Err(StoreError::NotFound(format!("audit '{id}' not found")));
-        }
+        visible_audit(c, &caller, &id)?;
         let f = findings::of_audit(c, &id)?;
         Ok(AuditFindings {
             audit_id: id,
@@ -96,4 +109,77 @@ pub async fn of_audit(
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
+}
+
+/// `POST /findings/{finding_id}/status`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// `acknowledged`, `resolved`, `false_positive`, or `open` to reopen.
+    pub status: String,
+    /// Why (kept with the finding and in the compliance log's digest).
+    pub note: Option<String>,
+}
+
+/// Move a finding through its workflow: open → acknowledged → resolved, open or acknowledged
+/// → false_positive, and back to open. Each move is recorded in the compliance log.
+#[utoipa::path(
+    tag = "findings",
+    params(("finding_id" = i64, Path, description = "The finding's id")),
+    request_body = StatusChange,
+    responses(
+        (status = 200, body = FindingRecord),
+        (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "Not a move the workflow allows from the current status", body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
+)]
+#[post("/findings/{finding_id}/status")]
+pub async fn set_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<StatusChange>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let b = body.into_inner();
+    if !FINDING_STATUSES.contains(&b.status.as_str()) {
+        return Err(ApiError::invalid(format!(
+            "status '{}' is not one of open, acknowledged, resolved, false_positive",
+            b.status
+        )));
+    }
+    if b.note.as_ref().is_some_and(|n| n.len() > 2000) {
+        return Err(ApiError::invalid("note must be at most 2000 characters"));
+    }
+    let f = write(&state, move |c| {
+        let missing = || StoreError::NotFound(format!("finding {id} not found"));
+        let cur = findings::get(c, id)?.ok_or_else(missing)?;
+        let tenant = tenants::tenant_of_model(c, &cur.model_id)?.ok_or_else(missing)?;
+        if !caller.sees(&tenant) {
+            return Err(missing());
+        }
+        if !findings::transition_allowed(&cur.status, &b.status) {
+            return Err(StoreError::Conflict(format!(
+                "finding {id} is {}; it cannot move to {}",
+                cur.status, b.status
+            )));
+        }
+        let f = findings::set_status(c, id, &b.status, &caller.actor, b.note.as_deref())?;
+        log::append(
+            c,
+            &log::Change {
+                tenant_id: &tenant,
+                actor: &caller.actor,
+                action: &format!("finding.{}", b.status),
+                object_type: "finding",
+                object_id: &id.to_string(),
+                change: serde_json::json!({"from": cur.status, "to": b.status, "note": b.note,
+                    "audit_id": cur.audit_id}),
+            },
+        )?;
+        Ok(f)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(f))
 }

@@ -1,8 +1,10 @@
 //! Handlers, grouped by resource. Each handler does its database work on the blocking pool.
 
+pub mod access;
 pub mod audits;
 pub mod dashboard;
 pub mod findings;
+pub mod governance;
 pub mod models;
 pub mod policies;
 pub mod rules;
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -39,6 +42,30 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audits::approve)
         .service(findings::list)
         .service(findings::of_audit)
+        .service(findings::set_status)
+        .service(access::login)
+        .service(access::logout)
+        .service(access::me)
+        .service(access::create_user)
+        .service(access::list_users)
+        .service(access::delete_user)
+        .service(access::create_key)
+        .service(access::list_keys)
+        .service(access::revoke_key)
+        .service(access::create_tenant)
+        .service(access::list_tenants)
+        .service(access::create_project)
+        .service(access::list_projects)
+        .service(access::get_project)
+        .service(access::create_wizard_model)
+        .service(access::list_wizard_models)
+        .service(governance::list)
+        .service(governance::export)
+        .service(governance::verify)
+        .service(governance::create_version)
+        .service(governance::list_versions)
+        .service(governance::get_version)
+        .service(governance::put_metrics)
         .service(dashboard::overview)
         .service(dashboard::model)
         .service(rules::list)
@@ -146,17 +173,53 @@ where
     Ok(web::block(move || store.write(f)).await??)
 }
 
+/// The model if the caller may see it. Another tenant's model is "not found", exactly like a
+/// missing one, so that existence does not leak.
+pub fn visible_model(
+    c: &mut AnyConnection,
+    caller: &Caller,
+    model_id: &str,
+) -> Result<audit_store::Model, StoreError> {
+    match audit_store::repo::models::get(c, model_id)? {
+        Some(m) if caller.sees(&m.tenant_id) => Ok(m),
+        _ => Err(StoreError::NotFound(format!(
+            "model '{model_id}' not found"
+        ))),
+    }
+}
+
+/// The audit if the caller may see its model.
+pub fn visible_audit(
+    c: &mut AnyConnection,
+    caller: &Caller,
+    audit_id: &str,
+) -> Result<audit_store::AuditRun, StoreError> {
+    let missing = || StoreError::NotFound(format!("audit '{audit_id}' not found"));
+    let run = audit_store::repo::audits::get(c, audit_id)?.ok_or_else(missing)?;
+    match audit_store::repo::tenants::tenant_of_model(c, &run.model_id)? {
+        Some(t) if caller.sees(&t) => Ok(run),
+        _ => Err(missing()),
+    }
+}
+
 /// Serves a GET from the response cache when the database has not changed, else computes it.
+/// The caller's tenant is part of the key: tenants never share a cached answer.
 pub async fn cached<T, F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
+    caller: &Caller,
     f: F,
 ) -> Result<HttpResponse, ApiError>
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
 {
-    let key = format!("{}?{}", req.path(), req.query_string());
+    let key = format!(
+        "{}|{}?{}",
+        caller.scope().unwrap_or_else(|| "*".into()),
+        req.path(),
+        req.query_string()
+    );
     let generation = state.store.generation();
     if let Some(body) = state.cache.get(&key, generation) {
         return Ok(json_bytes(body));

@@ -9,7 +9,7 @@ use audit_evidence::{Format, ReadOptions};
 use audit_metrics::ProfileBuilder;
 use audit_scheduler::SourcePolicy;
 use audit_scheduler::sources::SampleSourceConfig;
-use audit_store::repo::{audits, models, policies, samples};
+use audit_store::repo::{audits, log, models, policies, samples, tenants};
 use audit_store::{
     AuditRun, AuditScope, EvidenceSource, Model, ModelChanges, NewEvidenceSource, NewModel,
     NewPolicy, Policy,
@@ -18,7 +18,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{Deleted, PageParams, parse_enum, read, write};
+use super::{Deleted, PageParams, parse_enum, read, visible_model, write};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// One evidence source in a registration or update.
@@ -93,6 +94,9 @@ pub struct RegisterModel {
     /// Creates the model's audit policy in the same call.
     #[serde(default)]
     pub policy: Option<PolicyInput>,
+    /// The project the model belongs to (default: the caller's tenant's `default` project).
+    #[serde(default)]
+    pub project_id: Option<String>,
 }
 
 /// `PUT /models/{model_id}`: fields to change; absent fields keep their value.
@@ -147,9 +151,10 @@ pub struct ModelFilterParams {
     pub model_type: Option<String>,
     /// `api`, `logs`, `batch`, `container` or `sample`.
     pub connection_type: Option<String>,
+    pub project_id: Option<String>,
 }
 
-fn check_text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
+pub(crate) fn check_text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
     if v.trim().is_empty() {
         return Err(ApiError::invalid(format!("{name} must not be empty")));
     }
@@ -312,8 +317,54 @@ pub fn prepare(sources: &SourcePolicy, r: RegisterModel) -> Result<Registration,
         connection_type: r.connection_type,
         description: r.description,
         owner: r.owner,
+        // The system tenant's default project unless the caller's registration says otherwise.
+        tenant_id: tenants::SYSTEM_TENANT.into(),
+        project_id: r.project_id.unwrap_or_else(|| "default".into()),
     };
     Ok((new, checked, policy))
+}
+
+/// The project a new model goes to: the named one if the caller may see it, else the caller's
+/// tenant's default project.
+pub(crate) fn project_for(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    project_id: Option<&str>,
+) -> Result<tenants::Project, audit_store::StoreError> {
+    match project_id {
+        Some(id) => match tenants::get_project(c, id)? {
+            Some(p) if caller.sees(&p.tenant_id) => Ok(p),
+            _ => Err(audit_store::StoreError::NotFound(format!(
+                "project '{id}' not found"
+            ))),
+        },
+        None => tenants::default_project(c, &caller.tenant_id),
+    }
+}
+
+/// Records a model change in the compliance log (sources' secrets left out of the digest).
+pub(crate) fn log_model(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    action: &str,
+    model_id: &str,
+    change: serde_json::Value,
+) -> Result<(), audit_store::StoreError> {
+    log::record_for_model(
+        c,
+        model_id,
+        &caller.actor,
+        action,
+        "model",
+        model_id,
+        change,
+    )?;
+    Ok(())
+}
+
+fn model_change(d: &ModelDetail) -> serde_json::Value {
+    serde_json::json!({"model": d.view.model, "evidence_sources": d.evidence_sources,
+        "policy": d.policy})
 }
 
 /// Register a model with its evidence sources and, optionally, its audit policy.
@@ -329,16 +380,24 @@ pub fn prepare(sources: &SourcePolicy, r: RegisterModel) -> Result<Registration,
 #[post("/models/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    caller: Caller,
     body: web::Json<RegisterModel>,
 ) -> Result<HttpResponse, ApiError> {
-    let (new, sources, policy) = prepare(state.runner.sources(), body.into_inner())?;
+    let body = body.into_inner();
+    let project_id = body.project_id.clone();
+    let (mut new, sources, policy) = prepare(state.runner.sources(), body)?;
     let model_id = new.model_id.clone();
     let detail = write(&state, move |c| {
+        let project = project_for(c, &caller, project_id.as_deref())?;
+        new.tenant_id = project.tenant_id;
+        new.project_id = project.project_id;
         models::insert(c, &new, &sources)?;
         if let Some(p) = &policy {
             policies::insert(c, p)?;
         }
-        detail_of(c, &model_id)
+        let d = detail_of(c, &model_id)?;
+        log_model(c, &caller, "model.create", &model_id, model_change(&d))?;
+        Ok(d)
     })
     .await?;
     tracing::info!(model_id = %detail.view.model.model_id, "model registered");
@@ -354,11 +413,14 @@ pub async fn register(
 #[get("/models")]
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     page: web::Query<PageParams>,
     filter: web::Query<ModelFilterParams>,
 ) -> Result<HttpResponse, ApiError> {
     let paging = page.paging()?;
     let f = models::ModelFilter {
+        tenant_id: caller.scope(),
+        project_id: filter.project_id.clone(),
         model_type: parse_enum("model_type", &filter.model_type)?,
         connection_type: parse_enum("connection_type", &filter.connection_type)?,
     };
@@ -389,10 +451,15 @@ pub async fn list(
 #[get("/models/{model_id}")]
 pub async fn get(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let d = read(&state, move |c| detail_of(c, &id)).await?;
+    let d = read(&state, move |c| {
+        visible_model(c, &caller, &id)?;
+        detail_of(c, &id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -410,6 +477,7 @@ pub async fn get(
 #[put("/models/{model_id}")]
 pub async fn update(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     body: web::Json<UpdateModel>,
 ) -> Result<HttpResponse, ApiError> {
@@ -435,11 +503,14 @@ pub async fn update(
         owner: u.owner.map(Some),
     };
     let d = write(&state, move |c| {
+        visible_model(c, &caller, &id)?;
         models::update(c, &id, &changes)?;
         if let Some(s) = &sources {
             models::replace_sources(c, &id, s)?;
         }
-        detail_of(c, &id)
+        let d = detail_of(c, &id)?;
+        log_model(c, &caller, "model.update", &id, model_change(&d))?;
+        Ok(d)
     })
     .await?;
     Ok(HttpResponse::Ok().json(d))
@@ -454,13 +525,24 @@ pub async fn update(
 #[delete("/models/{model_id}")]
 pub async fn delete(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let id2 = id.clone();
-    if !write(&state, move |c| models::delete(c, &id2)).await? {
-        return Err(ApiError::not_found(format!("model '{id}' not found")));
-    }
+    write(&state, move |c| {
+        let m = visible_model(c, &caller, &id2)?;
+        // Logged first: the entry needs the model's tenant, which goes with the model.
+        log_model(
+            c,
+            &caller,
+            "model.delete",
+            &id2,
+            serde_json::json!({"model_id": id2, "name": m.name}),
+        )?;
+        models::delete(c, &id2)
+    })
+    .await?;
     tracing::info!(model_id = %id, "model deleted");
     Ok(HttpResponse::Ok().json(Deleted {
         deleted: true,
@@ -545,6 +627,7 @@ fn sample_format(req: &HttpRequest, p: &SampleParams) -> Result<Format, ApiError
 pub async fn upload_sample(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: Caller,
     path: web::Path<String>,
     params: web::Query<SampleParams>,
     mut payload: web::Payload,
@@ -564,12 +647,9 @@ pub async fn upload_sample(
         body.extend_from_slice(&chunk);
     }
     let id = model_id.clone();
+    let who = caller.clone();
     let sources = read(&state, move |c| {
-        if models::get(c, &id)?.is_none() {
-            return Err(audit_store::StoreError::NotFound(format!(
-                "model '{id}' not found"
-            )));
-        }
+        visible_model(c, &who, &id)?;
         models::sources_of(c, &id)
     })
     .await?;
@@ -614,8 +694,19 @@ pub async fn upload_sample(
     let json = serde_json::to_string(&profile).map_err(|e| ApiError::internal(&e))?;
     let rows_read = profile.rows_read();
     let id = model_id.clone();
+    let digest_src = serde_json::json!({"rows_read": rows_read, "profile_bytes": json.len()});
     let sample_id = write(&state, move |c| {
-        samples::add(c, &id, &json, rows_read as i64, audit_store::now())
+        let sample_id = samples::add(c, &id, &json, rows_read as i64, audit_store::now())?;
+        log::record_for_model(
+            c,
+            &id,
+            &caller.actor,
+            "sample.upload",
+            "sample",
+            &sample_id.to_string(),
+            digest_src,
+        )?;
+        Ok(sample_id)
     })
     .await?;
     Ok(HttpResponse::Created().json(SampleReceipt {

@@ -7,8 +7,39 @@ use audit_store::{AuditScope, Policy, PolicyChanges};
 use serde::{Deserialize, Serialize};
 
 use super::models::{PolicyInput, check_model_id, check_reference, check_thresholds, new_policy};
-use super::{Deleted, PageParams, read, write};
+use super::{Deleted, PageParams, read, visible_model, write};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
+
+/// The policy if the caller may see its model.
+fn visible_policy(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Policy, audit_store::StoreError> {
+    let missing = || audit_store::StoreError::NotFound(format!("audit policy {id} not found"));
+    let p = policies::get(c, id)?.ok_or_else(missing)?;
+    visible_model(c, caller, &p.model_id).map_err(|_| missing())?;
+    Ok(p)
+}
+
+fn log_policy(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    action: &str,
+    p: &Policy,
+) -> Result<(), audit_store::StoreError> {
+    audit_store::repo::log::record_for_model(
+        c,
+        &p.model_id,
+        &caller.actor,
+        action,
+        "policy",
+        &p.id.to_string(),
+        serde_json::json!(p),
+    )?;
+    Ok(())
+}
 
 /// `POST /audit-policies`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -74,12 +105,19 @@ pub struct PolicyFilter {
 #[post("/audit-policies")]
 pub async fn create(
     state: web::Data<AppState>,
+    caller: Caller,
     body: web::Json<CreatePolicy>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     check_model_id(&b.model_id)?;
     let p = new_policy(state.runner.sources(), &b.model_id, &b.policy)?;
-    let created = write(&state, move |c| policies::insert(c, &p)).await?;
+    let created = write(&state, move |c| {
+        visible_model(c, &caller, &p.model_id)?;
+        let created = policies::insert(c, &p)?;
+        log_policy(c, &caller, "policy.create", &created)?;
+        Ok(created)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -92,12 +130,17 @@ pub async fn create(
 #[get("/audit-policies")]
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     page: web::Query<PageParams>,
     filter: web::Query<PolicyFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let paging = page.paging()?;
     let model = filter.into_inner().model_id;
-    let page = read(&state, move |c| policies::list(c, model.as_deref(), paging)).await?;
+    let scope = caller.scope();
+    let page = read(&state, move |c| {
+        policies::list(c, model.as_deref(), scope.as_deref(), paging)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(PolicyList {
         total: page.total,
         skip: paging.skip,
@@ -115,13 +158,12 @@ pub async fn list(
 #[get("/audit-policies/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    match read(&state, move |c| policies::get(c, id)).await? {
-        Some(p) => Ok(HttpResponse::Ok().json(p)),
-        None => Err(ApiError::not_found(format!("audit policy {id} not found"))),
-    }
+    let p = read(&state, move |c| visible_policy(c, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(p))
 }
 
 /// Change an audit policy. Disabling takes it off the schedule; enabling makes it due at once.
@@ -138,6 +180,7 @@ pub async fn get(
 #[put("/audit-policies/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<i64>,
     body: web::Json<UpdatePolicy>,
 ) -> Result<HttpResponse, ApiError> {
@@ -158,7 +201,13 @@ pub async fn update(
         thresholds: u.thresholds,
         enabled: u.enabled,
     };
-    let p = write(&state, move |c| policies::update(c, id, &changes)).await?;
+    let p = write(&state, move |c| {
+        visible_policy(c, &caller, id)?;
+        let p = policies::update(c, id, &changes)?;
+        log_policy(c, &caller, "policy.update", &p)?;
+        Ok(p)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -171,12 +220,16 @@ pub async fn update(
 #[delete("/audit-policies/{id}")]
 pub async fn delete(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    if !write(&state, move |c| policies::delete(c, id)).await? {
-        return Err(ApiError::not_found(format!("audit policy {id} not found")));
-    }
+    write(&state, move |c| {
+        let p = visible_policy(c, &caller, id)?;
+        log_policy(c, &caller, "policy.delete", &p)?;
+        policies::delete(c, id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Deleted {
         deleted: true,
         detail: format!("audit policy {id} was deleted"),

@@ -2,12 +2,12 @@
 
 use actix_web::{HttpResponse, get, web};
 use audit_rules::{Detector, Pack, Plan, Rule};
-use audit_store::StoreError;
-use audit_store::repo::{models, policies};
+use audit_store::repo::policies;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::{parse_enum, read};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// One rule as listed (its prompts stay in the pack file).
@@ -107,14 +107,16 @@ fn view(plan: &Plan, pack: &Pack, r: &Rule) -> RuleView {
 }
 
 /// The built-in plan, or the plan of a model's policy.
-async fn plan(state: &web::Data<AppState>, model_id: Option<String>) -> Result<Plan, ApiError> {
+async fn plan(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    model_id: Option<String>,
+) -> Result<Plan, ApiError> {
     let Some(id) = model_id else {
         return Plan::core().map_err(|e| ApiError::internal(&e));
     };
     let policy = read(state, move |c| {
-        if models::get(c, &id)?.is_none() {
-            return Err(StoreError::NotFound(format!("model '{id}' not found")));
-        }
+        super::visible_model(c, &caller, &id)?;
         policies::of_model(c, &id)
     })
     .await?;
@@ -147,6 +149,7 @@ fn all_rules(plan: &Plan) -> impl Iterator<Item = (&Pack, &Rule)> {
 #[get("/rules")]
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     q: web::Query<RuleFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -161,7 +164,7 @@ pub async fn list(
         )));
     }
     let severity: Option<audit_domain::Severity> = parse_enum("severity", &q.severity)?;
-    let plan = plan(&state, q.model_id.clone()).await?;
+    let plan = plan(&state, caller, q.model_id.clone()).await?;
     let rules: Vec<RuleView> = all_rules(&plan)
         .filter(|(_, r)| category.is_none_or(|c| r.category.as_str() == c))
         .filter(|(_, r)| severity.is_none_or(|s| r.severity == s))

@@ -3,11 +3,12 @@
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use audit_store::StoreError;
+use audit_store::repo::targets;
 use audit_store::repo::targets::TargetView;
-use audit_store::repo::{models, targets};
 use serde::Deserialize;
 
-use super::{Deleted, read, write};
+use super::{Deleted, read, visible_model, write};
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// A chat endpoint (OpenAI-compatible chat completions, or Anthropic-style messages) and the
@@ -116,6 +117,7 @@ fn check(t: &TargetInput) -> Result<(), ApiError> {
 #[put("/models/{model_id}/active-target")]
 pub async fn put_target(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
     body: web::Json<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -123,9 +125,7 @@ pub async fn put_target(
     let t = body.into_inner();
     check(&t)?;
     let view = write(&state, move |c| {
-        if models::get(c, &id)?.is_none() {
-            return Err(StoreError::NotFound(format!("model '{id}' not found")));
-        }
+        visible_model(c, &caller, &id)?;
         let kept = targets::get(c, &id)?.and_then(|old| old.secret);
         let target = targets::ActiveTarget {
             model_id: id.clone(),
@@ -143,7 +143,18 @@ pub async fn put_target(
             api_style: t.api_style.unwrap_or_else(|| "openai_chat".into()),
         };
         targets::put(c, &target, audit_store::now())?;
-        Ok(target.view())
+        let view = target.view();
+        // The view has no secret; whether one is stored is part of the digest.
+        audit_store::repo::log::record_for_model(
+            c,
+            &id,
+            &caller.actor,
+            "target.set",
+            "active_target",
+            &id,
+            serde_json::json!(view),
+        )?;
+        Ok(view)
     })
     .await?;
     tracing::info!(model_id = %view.model_id, has_secret = view.has_secret, "active target set");
@@ -159,10 +170,12 @@ pub async fn put_target(
 #[get("/models/{model_id}/active-target")]
 pub async fn get_target(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let t = read(&state, move |c| {
+        visible_model(c, &caller, &id)?;
         targets::get(c, &id)?
             .ok_or_else(|| StoreError::NotFound(format!("model '{id}' has no active target")))
     })
@@ -179,12 +192,23 @@ pub async fn get_target(
 #[delete("/models/{model_id}/active-target")]
 pub async fn delete_target(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let msg = format!("active target of '{id}' removed");
     write(&state, move |c| {
+        visible_model(c, &caller, &id)?;
         if targets::delete(c, &id)? {
+            audit_store::repo::log::record_for_model(
+                c,
+                &id,
+                &caller.actor,
+                "target.delete",
+                "active_target",
+                &id,
+                serde_json::json!({"model_id": id}),
+            )?;
             Ok(())
         } else {
             Err(StoreError::NotFound(format!(

@@ -138,6 +138,8 @@ pub struct NewRun {
     pub model_version: String,
     pub window_start: Option<DateTime<Utc>>,
     pub window_end: DateTime<Utc>,
+    /// Who started it (`scheduler`, or the caller of run-now), for the compliance log.
+    pub actor: String,
 }
 
 /// Claims a run: inserts it `running`. `None` when the slot (model, type, scheduled_at) is
@@ -159,7 +161,20 @@ pub fn claim(conn: &mut AnyConnection, r: &NewRun) -> Result<Option<AuditRun>, S
     match inserted {
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
-        Ok(_) => get(conn, &r.audit_id),
+        Ok(_) => {
+            super::log::record_for_model(
+                conn,
+                &r.model_id,
+                &r.actor,
+                "audit.start",
+                "audit",
+                &r.audit_id,
+                serde_json::json!({"model_id": r.model_id, "audit_type": r.audit_type.as_str(),
+                    "trigger": r.trigger.as_str(), "scheduled_at": r.scheduled_at,
+                    "model_version": r.model_version}),
+            )?;
+            get(conn, &r.audit_id)
+        }
     }
 }
 
@@ -230,6 +245,17 @@ pub fn finish(conn: &mut AnyConnection, f: &FinishRun) -> Result<AuditRun, Store
             .execute(conn)?;
     }
     insert_findings(conn, &f.audit_id, &run.model_id, f.executed_at, &f.findings)?;
+    super::log::record_for_model(
+        conn,
+        &run.model_id,
+        "scheduler",
+        "audit.finish",
+        "audit",
+        &f.audit_id,
+        serde_json::json!({"execution_status": f.execution_status.as_str(),
+            "audit_result": f.audit_result.map(|r| r.as_str()),
+            "findings": f.findings.len(), "reason": f.execution_reason}),
+    )?;
     super::dashboard::count_run(
         conn,
         &run.model_id,
@@ -328,6 +354,16 @@ fn insert_approval(
             baseline_approvals::note.eq(note),
         ))
         .execute(conn)?;
+    super::log::record_for_model(
+        conn,
+        &run.model_id,
+        by,
+        "baseline.approve",
+        "audit",
+        &run.audit_id,
+        serde_json::json!({"model_id": run.model_id, "audit_id": run.audit_id,
+            "model_version": run.model_version, "note": note}),
+    )?;
     Ok(())
 }
 
@@ -379,6 +415,15 @@ pub fn close_interrupted(
         .execute(conn)?;
         if n == 1 {
             super::dashboard::count_run(conn, model_id, ExecutionStatus::Failed, None, &[])?;
+            super::log::record_for_model(
+                conn,
+                model_id,
+                "system",
+                "audit.finish",
+                "audit",
+                audit_id,
+                serde_json::json!({"execution_status": "FAILED", "reason": "interrupted"}),
+            )?;
         }
     }
     Ok(stale.len())
@@ -419,6 +464,15 @@ pub fn list(
             let mut q = audit_runs::table.into_boxed();
             if !f.include_running {
                 q = q.filter(audit_runs::run_state.eq(RunState::Finished.as_str()));
+            }
+            if let Some(t) = &f.tenant_id {
+                q = q.filter(
+                    audit_runs::model_id.eq_any(
+                        crate::schema::ai_models::table
+                            .filter(crate::schema::ai_models::tenant_id.eq(t.clone()))
+                            .select(crate::schema::ai_models::model_id),
+                    ),
+                );
             }
             if let Some(m) = &f.model_id {
                 q = q.filter(audit_runs::model_id.eq(m.clone()));

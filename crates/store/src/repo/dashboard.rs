@@ -39,6 +39,24 @@ pub struct Overview {
     pub models_failing: i64,
     /// Audits running now.
     pub running_audits: i64,
+    /// Findings by workflow status (`open`, `acknowledged`, `resolved`, `false_positive`).
+    pub findings_by_status: BTreeMap<String, i64>,
+}
+
+/// Finding workflow states.
+pub const FINDING_STATUSES: [&str; 4] = ["open", "acknowledged", "resolved", "false_positive"];
+
+/// SQL that restricts `column` (a model id) to the tenant's models. Tenant ids are generated
+/// by the store (`default` or `tnt_` and hex digits); anything else is refused rather than
+/// spliced into SQL.
+fn tenant_clause(column: &str, tenant: Option<&str>) -> Result<String, StoreError> {
+    match tenant {
+        None => Ok(String::new()),
+        Some(t) if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => Ok(
+            format!(" AND {column} IN (SELECT model_id FROM ai_models WHERE tenant_id = '{t}')"),
+        ),
+        Some(t) => Err(StoreError::Invalid(format!("malformed tenant id '{t}'"))),
+    }
 }
 
 #[derive(QueryableByName)]
@@ -152,7 +170,7 @@ pub(crate) fn counted_total(
     conn: &mut AnyConnection,
     f: &crate::FindingFilter,
 ) -> Result<Option<i64>, StoreError> {
-    if f.audit_id.is_some() || f.from.is_some() || f.to.is_some() {
+    if f.audit_id.is_some() || f.from.is_some() || f.to.is_some() || f.status.is_some() {
         return Ok(None);
     }
     let (kind, value) = match (f.severity, f.category) {
@@ -166,6 +184,15 @@ pub(crate) fn counted_total(
         .into_boxed();
     if let Some(m) = &f.model_id {
         q = q.filter(dashboard_counts::model_id.eq(m.clone()));
+    }
+    if let Some(t) = &f.tenant_id {
+        q = q.filter(
+            dashboard_counts::model_id.eq_any(
+                crate::schema::ai_models::table
+                    .filter(crate::schema::ai_models::tenant_id.eq(t.clone()))
+                    .select(crate::schema::ai_models::model_id),
+            ),
+        );
     }
     let ns: Vec<i64> = q.select(dashboard_counts::n).load(conn)?;
     Ok(Some(ns.iter().sum()))
@@ -208,34 +235,66 @@ fn totals(rows: impl IntoIterator<Item = (String, String, i64)>) -> Totals {
     t
 }
 
-pub fn overview(conn: &mut AnyConnection) -> Result<Overview, StoreError> {
-    let total_models = super::models::count(conn)?;
-    let rows: Vec<CountRow> = diesel::sql_query(
-        "SELECT kind, value, CAST(SUM(n) AS BIGINT) AS n FROM dashboard_counts GROUP BY kind, value",
-    )
+/// The overview of every model (`tenant` `None`) or of one tenant's models.
+pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overview, StoreError> {
+    let total_models = match tenant {
+        None => super::models::count(conn)?,
+        Some(t) => crate::schema::ai_models::table
+            .filter(crate::schema::ai_models::tenant_id.eq(t))
+            .count()
+            .get_result(conn)?,
+    };
+    let rows: Vec<CountRow> = diesel::sql_query(format!(
+        "SELECT kind, value, CAST(SUM(n) AS BIGINT) AS n FROM dashboard_counts WHERE 1 = 1{} GROUP BY kind, value",
+        tenant_clause("model_id", tenant)?
+    ))
     .load(conn)?;
     let t = totals(rows.into_iter().map(|r| (r.kind, r.value, r.n)));
-    let running_audits: i64 = audit_runs::table
+    let mut running = audit_runs::table
         .filter(audit_runs::run_state.eq(RunState::Running.as_str()))
-        .count()
-        .get_result(conn)?;
+        .into_boxed();
+    if let Some(t) = tenant {
+        running = running.filter(
+            audit_runs::model_id.eq_any(
+                crate::schema::ai_models::table
+                    .filter(crate::schema::ai_models::tenant_id.eq(t.to_owned()))
+                    .select(crate::schema::ai_models::model_id),
+            ),
+        );
+    }
+    let running_audits: i64 = running.count().get_result(conn)?;
+    // Findings leave `open` rarely: count the others (index on status) and derive `open`.
+    let moved: Vec<CountRow> = diesel::sql_query(format!(
+        "SELECT 'status' AS kind, status AS value, CAST(COUNT(*) AS BIGINT) AS n FROM audit_findings \
+         WHERE status <> 'open'{} GROUP BY status",
+        tenant_clause("model_id", tenant)?
+    ))
+    .load(conn)?;
     let total_audits = t.status.iter().map(|(_, n)| n).sum();
     let audit_status_distribution = counts(t.result, AuditResult::ALL.iter().map(|r| r.as_str()));
     let execution_status_distribution =
         counts(t.status, ExecutionStatus::ALL.iter().map(|r| r.as_str()));
     let findings_by_severity = counts(t.severity, Severity::ALL.iter().map(|r| r.as_str()));
+    let all_findings: i64 = findings_by_severity.values().sum();
+    let mut findings_by_status = counts(
+        moved.into_iter().map(|r| (Some(r.value), r.n)),
+        FINDING_STATUSES,
+    );
+    let moved_total: i64 = findings_by_status.values().sum();
+    findings_by_status.insert("open".into(), (all_findings - moved_total).max(0));
     let findings_by_category = counts(t.category, FindingCategory::ALL.iter().map(|r| r.as_str()));
     // Each model's latest judged (summarised) passive audit.
     // One index walk per model (audit_runs_latest), not a scan of every audit.
-    let latest: Vec<LatestScores> = diesel::sql_query(
+    let latest: Vec<LatestScores> = diesel::sql_query(format!(
         "SELECT s.drift_score, s.bias_score, s.risk_score, r.audit_result \
          FROM ai_models m \
          JOIN audit_runs r ON r.id = (SELECT r2.id FROM audit_runs r2 \
                 JOIN audit_summaries s2 ON s2.audit_id = r2.audit_id \
                 WHERE r2.model_id = m.model_id AND r2.audit_type = 'passive' \
                 ORDER BY r2.id DESC LIMIT 1) \
-         JOIN audit_summaries s ON s.audit_id = r.audit_id",
-    )
+         JOIN audit_summaries s ON s.audit_id = r.audit_id WHERE 1 = 1{}",
+        tenant_clause("m.model_id", tenant)?
+    ))
     .load(conn)?;
     let mean = |f: &dyn Fn(&LatestScores) -> f64| {
         if latest.is_empty() {
@@ -264,6 +323,7 @@ pub fn overview(conn: &mut AnyConnection) -> Result<Overview, StoreError> {
         findings_by_severity,
         findings_by_category,
         running_audits,
+        findings_by_status,
     })
 }
 

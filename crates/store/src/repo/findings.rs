@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::records::{naive, parse, utc};
-use crate::schema::audit_findings;
+use crate::schema::{ai_models, audit_findings};
 use crate::{AnyConnection, FindingFilter, FindingRecord, Page, Paging, StoreError};
 
 #[derive(Queryable, Selectable)]
@@ -21,6 +21,10 @@ struct FindingRow {
     description: String,
     model_id: String,
     created_at: chrono::NaiveDateTime,
+    status: String,
+    status_actor: Option<String>,
+    status_at: Option<chrono::NaiveDateTime>,
+    status_note: Option<String>,
 }
 
 impl TryFrom<FindingRow> for FindingRecord {
@@ -42,6 +46,10 @@ impl TryFrom<FindingRow> for FindingRecord {
                 description: r.description,
             },
             created_at: utc(r.created_at),
+            status: r.status,
+            status_actor: r.status_actor,
+            status_at: r.status_at.map(utc),
+            status_note: r.status_note,
         })
     }
 }
@@ -56,6 +64,18 @@ pub fn list(
     macro_rules! filtered {
         () => {{
             let mut q = audit_findings::table.into_boxed();
+            if let Some(t) = &f.tenant_id {
+                q = q.filter(
+                    audit_findings::model_id.eq_any(
+                        ai_models::table
+                            .filter(ai_models::tenant_id.eq(t.clone()))
+                            .select(ai_models::model_id),
+                    ),
+                );
+            }
+            if let Some(s) = &f.status {
+                q = q.filter(audit_findings::status.eq(s.clone()));
+            }
             if let Some(m) = &f.model_id {
                 q = q.filter(audit_findings::model_id.eq(m.clone()));
             }
@@ -113,4 +133,45 @@ pub fn of_audit(
             .then(a.id.cmp(&b.id))
     });
     Ok(v)
+}
+
+/// One finding by id.
+pub fn get(conn: &mut AnyConnection, id: i64) -> Result<Option<FindingRecord>, StoreError> {
+    audit_findings::table
+        .find(id)
+        .select(FindingRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(FindingRecord::try_from)
+        .transpose()
+}
+
+/// Whether a finding may move from `from` to `to`: open → acknowledged → resolved, open or
+/// acknowledged → false_positive, and back to open from any other state (a reopened issue).
+pub fn transition_allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("open", "acknowledged" | "resolved" | "false_positive")
+            | ("acknowledged", "resolved" | "false_positive")
+            | ("acknowledged" | "resolved" | "false_positive", "open")
+    )
+}
+
+/// Moves a finding to `status` (call inside `Store::write`; the caller checked the move).
+pub fn set_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    status: &str,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<FindingRecord, StoreError> {
+    diesel::update(audit_findings::table.find(id))
+        .set((
+            audit_findings::status.eq(status),
+            audit_findings::status_actor.eq(actor),
+            audit_findings::status_at.eq(naive(crate::now())),
+            audit_findings::status_note.eq(note),
+        ))
+        .execute(conn)?;
+    get(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("finding {id} not found")))
 }

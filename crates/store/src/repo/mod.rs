@@ -1,13 +1,17 @@
 //! Repositories: one module per aggregate. Every function takes a connection, so callers choose
 //! the transaction (`Store::write`) or a plain read (`Store::read`).
 
+pub mod access;
 pub mod audits;
 pub mod dashboard;
 pub mod findings;
+pub mod log;
 pub mod models;
 pub mod policies;
 pub mod samples;
 pub mod targets;
+pub mod tenants;
+pub mod versions;
 
 /// Largest page a list returns.
 pub const MAX_LIMIT: i64 = 500;

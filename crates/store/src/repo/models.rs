@@ -22,6 +22,8 @@ struct ModelRow {
     description: Option<String>,
     owner: Option<String>,
     updated_at: chrono::NaiveDateTime,
+    tenant_id: String,
+    project_id: String,
 }
 
 impl TryFrom<ModelRow> for Model {
@@ -38,6 +40,8 @@ impl TryFrom<ModelRow> for Model {
             description: r.description,
             owner: r.owner,
             updated_at: utc(r.updated_at),
+            tenant_id: r.tenant_id,
+            project_id: r.project_id,
         })
     }
 }
@@ -85,6 +89,8 @@ pub fn insert(
             ai_models::description.eq(&m.description),
             ai_models::owner.eq(&m.owner),
             ai_models::updated_at.eq(now),
+            ai_models::tenant_id.eq(&m.tenant_id),
+            ai_models::project_id.eq(&m.project_id),
         ))
         .execute(conn);
     match inserted {
@@ -162,6 +168,9 @@ pub fn sources_of(
 /// Filters of `GET /models`.
 #[derive(Debug, Clone, Default)]
 pub struct ModelFilter {
+    /// Only this tenant's models (`None`: every tenant).
+    pub tenant_id: Option<String>,
+    pub project_id: Option<String>,
     pub model_type: Option<audit_domain::ModelType>,
     pub connection_type: Option<audit_domain::ConnectionType>,
 }
@@ -175,6 +184,12 @@ pub fn list(
     macro_rules! filtered {
         () => {{
             let mut q = ai_models::table.into_boxed();
+            if let Some(t) = &f.tenant_id {
+                q = q.filter(ai_models::tenant_id.eq(t.clone()));
+            }
+            if let Some(p) = &f.project_id {
+                q = q.filter(ai_models::project_id.eq(p.clone()));
+            }
             if let Some(t) = f.model_type {
                 q = q.filter(ai_models::model_type.eq(t.as_str()));
             }

@@ -119,15 +119,26 @@ pub fn of_model(conn: &mut AnyConnection, model_id: &str) -> Result<Option<Polic
         .transpose()
 }
 
+/// Policies, optionally of one model and of one tenant's models.
 pub fn list(
     conn: &mut AnyConnection,
     model_id: Option<&str>,
+    tenant_id: Option<&str>,
     paging: Paging,
 ) -> Result<Page<Policy>, StoreError> {
     let (skip, limit) = super::clamp(paging);
     macro_rules! filtered {
         () => {{
             let mut q = audit_policies::table.into_boxed();
+            if let Some(t) = tenant_id {
+                q = q.filter(
+                    audit_policies::model_id.eq_any(
+                        crate::schema::ai_models::table
+                            .filter(crate::schema::ai_models::tenant_id.eq(t))
+                            .select(crate::schema::ai_models::model_id),
+                    ),
+                );
+            }
             if let Some(m) = model_id {
                 q = q.filter(audit_policies::model_id.eq(m));
             }

@@ -1,0 +1,772 @@
+//! Login, users, API keys, tenants and projects, and the set-up wizard's `/v1/...` routes.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use audit_domain::{ConnectionType, ModelType};
+use audit_store::repo::access::{self, ApiKey, Role, User};
+use audit_store::repo::tenants::{self, Project, SYSTEM_TENANT, Tenant};
+use audit_store::repo::{log, models};
+use audit_store::{NewModel, StoreError};
+use serde::{Deserialize, Serialize};
+
+use super::models::{check_text, log_model, project_for};
+use super::{Deleted, read, write};
+use crate::auth::{self, Caller};
+use crate::{ApiError, AppState};
+
+fn log_change(
+    c: &mut audit_store::AnyConnection,
+    tenant: &str,
+    caller: &Caller,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    change: serde_json::Value,
+) -> Result<(), StoreError> {
+    log::append(
+        c,
+        &log::Change {
+            tenant_id: tenant,
+            actor: &caller.actor,
+            action,
+            object_type,
+            object_id,
+            change,
+        },
+    )?;
+    Ok(())
+}
+
+/// The tenant a new key or user goes to: the caller's, or (operators only) the one named.
+fn target_tenant(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    named: Option<&str>,
+) -> Result<String, StoreError> {
+    match named {
+        None => Ok(caller.tenant_id.clone()),
+        Some(t) if caller.sees(t) && tenants::get(c, t)?.is_some() => Ok(t.to_owned()),
+        Some(t) => Err(StoreError::NotFound(format!("tenant '{t}' not found"))),
+    }
+}
+
+/// A hash to check unknown usernames against, so they take as long as known ones.
+static DUMMY_HASH: std::sync::LazyLock<Option<String>> =
+    std::sync::LazyLock::new(|| auth::hash_password("no such user").ok());
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Token {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub role: Role,
+    pub tenant_id: String,
+}
+
+/// Log in with a username and password; returns a bearer token that expires. Wrong
+/// passwords lock the account after a few tries, and each client address has a rate limit.
+#[utoipa::path(
+    tag = "access",
+    request_body = Login,
+    responses(
+        (status = 200, body = Token),
+        (status = 401, description = "Wrong username or password, or the account is locked", body = crate::ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = crate::ErrorBody)
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Login>,
+) -> Result<HttpResponse, ApiError> {
+    let who = req
+        .connection_info()
+        .peer_addr()
+        .unwrap_or("unknown")
+        .to_owned();
+    if !state.logins.allow(&who) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "too many login attempts from this address; wait a minute",
+        ));
+    }
+    let b = body.into_inner();
+    let name = b.username.clone();
+    let user = read(&state, move |c| access::user_by_name(c, &name)).await?;
+    let wrong = || ApiError::unauthorized("wrong username or password");
+    let Some(user) = user else {
+        // Same work as a real check, so that timing does not tell which usernames exist.
+        let password = b.password;
+        web::block(move || {
+            if let Some(h) = DUMMY_HASH.as_deref() {
+                auth::verify_password(&password, h);
+            }
+        })
+        .await?;
+        return Err(wrong());
+    };
+    let now = audit_store::now();
+    if user.user.locked_until.is_some_and(|t| t > now) {
+        return Err(ApiError::unauthorized(
+            "the account is locked after repeated wrong passwords; try again later",
+        ));
+    }
+    let hash = user.password_hash.clone();
+    let password = b.password;
+    let ok = web::block(move || auth::verify_password(&password, &hash)).await?;
+    let uid = user.user.user_id.clone();
+    if !ok {
+        let max = state.config.login_max_failures;
+        let lock = chrono::Duration::from_std(state.config.login_lock)
+            .unwrap_or_else(|_| chrono::Duration::minutes(15));
+        let locked = write(&state, move |c| access::login_failed(c, &uid, max, lock)).await?;
+        tracing::warn!(username = %user.user.username, locked, "login failed");
+        return Err(wrong());
+    }
+    let token = format!("ses_{}", auth::random_hex(32)?);
+    let token_hash = auth::sha256_hex(&token);
+    let ttl = chrono::Duration::from_std(state.config.token_ttl)
+        .unwrap_or_else(|_| chrono::Duration::hours(1));
+    let expires_at = now + ttl;
+    let u = user.user.clone();
+    write(&state, move |c| {
+        access::login_succeeded(c, &uid)?;
+        access::create_session(c, &token_hash, &uid, expires_at)
+    })
+    .await?;
+    tracing::info!(username = %u.username, "logged in");
+    Ok(HttpResponse::Ok().json(Token {
+        access_token: token,
+        token_type: "bearer".into(),
+        expires_at,
+        role: u.role,
+        tenant_id: u.tenant_id,
+    }))
+}
+
+/// End the login session of the presented token.
+#[utoipa::path(tag = "access", responses((status = 200, body = Deleted)))]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("Bearer "))
+        .map(|t| auth::sha256_hex(t.trim()));
+    let ended = match token {
+        Some(h) => write(&state, move |c| access::end_session(c, &h)).await?,
+        None => false,
+    };
+    state.credentials.clear();
+    Ok(HttpResponse::Ok().json(Deleted {
+        deleted: ended,
+        detail: if ended {
+            "logged out".into()
+        } else {
+            "no login session with this credential (API keys are revoked with DELETE /api-keys/{key_id})".into()
+        },
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub actor: String,
+    pub tenant_id: String,
+    pub role: Role,
+    /// Admin of the system tenant: operates every tenant.
+    pub operator: bool,
+}
+
+/// Who the presented credential is.
+#[utoipa::path(tag = "access", responses((status = 200, body = Me)))]
+#[get("/auth/me")]
+pub async fn me(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(Me {
+        operator: caller.is_operator(),
+        actor: caller.actor,
+        tenant_id: caller.tenant_id,
+        role: caller.role,
+    })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub role: Role,
+    /// Operators may name another tenant; default: the caller's.
+    pub tenant_id: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Create a user of the caller's tenant (password stored as argon2).
+#[utoipa::path(
+    tag = "access",
+    request_body = NewUser,
+    responses((status = 201, body = User), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody))
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    check_text("username", &b.username, 128)?;
+    if b.password.chars().count() < 12 || b.password.len() > 1024 {
+        return Err(ApiError::invalid("password must be 12 to 1024 characters"));
+    }
+    let password = b.password;
+    let hash = web::block(move || auth::hash_password(&password)).await??;
+    let u = write(&state, move |c| {
+        let tenant = target_tenant(c, &caller, b.tenant_id.as_deref())?;
+        let u = access::create_user(c, &tenant, &b.username, &hash, b.role)?;
+        log_change(
+            c,
+            &tenant,
+            &caller,
+            "user.create",
+            "user",
+            &u.user_id,
+            serde_json::json!({"username": u.username, "role": u.role}),
+        )?;
+        Ok(u)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(u))
+}
+
+/// The users of the caller's tenant (every tenant for operators).
+#[utoipa::path(tag = "access", responses((status = 200, body = Vec<User>)))]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope();
+    let v = read(&state, move |c| access::users(c, scope.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Delete a user (their login sessions end).
+#[utoipa::path(
+    tag = "access",
+    params(("user_id" = String, Path)),
+    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
+)]
+#[delete("/users/{user_id}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let id2 = id.clone();
+    write(&state, move |c| {
+        let missing = || StoreError::NotFound(format!("user '{id2}' not found"));
+        let u = access::user_by_id(c, &id2)?.ok_or_else(missing)?;
+        if !caller.sees(&u.user.tenant_id) {
+            return Err(missing());
+        }
+        access::delete_user(c, &id2)?;
+        log_change(
+            c,
+            &u.user.tenant_id,
+            &caller,
+            "user.delete",
+            "user",
+            &id2,
+            serde_json::json!({"username": u.user.username}),
+        )
+    })
+    .await?;
+    state.credentials.clear();
+    Ok(HttpResponse::Ok().json(Deleted {
+        deleted: true,
+        detail: format!("user '{id}' deleted"),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyInput {
+    /// What the key is for, e.g. `ci-pipeline`.
+    pub name: String,
+    pub role: Role,
+    /// Days until it stops working (default: never).
+    pub expires_in_days: Option<i64>,
+    /// Operators may name another tenant; default: the caller's.
+    pub tenant_id: Option<String>,
+}
+
+/// A new key: the only time the key itself is shown.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub meta: ApiKey,
+    /// Shown once; only its hash is stored.
+    pub key: String,
+}
+
+/// Create an API key; the response is the only place the key appears.
+#[utoipa::path(
+    tag = "access",
+    request_body = NewKeyInput,
+    responses((status = 201, body = CreatedKey), (status = 422, body = crate::ErrorBody))
+)]
+#[post("/api-keys")]
+pub async fn create_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewKeyInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    check_text("name", &b.name, 128)?;
+    if b.expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(ApiError::invalid(
+            "expires_in_days must be between 1 and 3650",
+        ));
+    }
+    let (key_id, key) = auth::new_api_key()?;
+    let hash = auth::sha256_hex(&key);
+    let meta = write(&state, move |c| {
+        let tenant = target_tenant(c, &caller, b.tenant_id.as_deref())?;
+        let k = access::create_key(
+            c,
+            &access::NewKey {
+                key_id: &key_id,
+                tenant_id: &tenant,
+                name: &b.name,
+                role: b.role,
+                key_hash: &hash,
+                created_by: &caller.actor,
+                expires_at: b
+                    .expires_in_days
+                    .map(|d| audit_store::now() + chrono::Duration::days(d)),
+            },
+        )?;
+        log_change(
+            c,
+            &tenant,
+            &caller,
+            "key.create",
+            "api_key",
+            &k.key_id,
+            serde_json::json!(k),
+        )?;
+        Ok(k)
+    })
+    .await?;
+    tracing::info!(key_id = %meta.key_id, role = %meta.role, "api key created");
+    Ok(HttpResponse::Created().json(CreatedKey { meta, key }))
+}
+
+/// The API keys of the caller's tenant (never the keys themselves).
+#[utoipa::path(tag = "access", responses((status = 200, body = Vec<ApiKey>)))]
+#[get("/api-keys")]
+pub async fn list_keys(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope();
+    let v = read(&state, move |c| access::keys(c, scope.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Revoke an API key (it stops working at once on this server, within 2 s on others).
+#[utoipa::path(
+    tag = "access",
+    params(("key_id" = String, Path)),
+    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
+)]
+#[delete("/api-keys/{key_id}")]
+pub async fn revoke_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let id2 = id.clone();
+    write(&state, move |c| {
+        let missing = || StoreError::NotFound(format!("API key '{id2}' not found"));
+        let k = access::key_by_id(c, &id2)?.ok_or_else(missing)?;
+        if !caller.sees(&k.tenant_id) {
+            return Err(missing());
+        }
+        if !access::revoke_key(c, &id2)? {
+            return Err(StoreError::Conflict(format!(
+                "API key '{id2}' is already revoked"
+            )));
+        }
+        log_change(
+            c,
+            &k.tenant_id,
+            &caller,
+            "key.revoke",
+            "api_key",
+            &id2,
+            serde_json::json!({"key_id": id2}),
+        )
+    })
+    .await?;
+    state.credentials.clear();
+    Ok(HttpResponse::Ok().json(Deleted {
+        deleted: true,
+        detail: format!("API key '{id}' revoked"),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub name: String,
+}
+
+/// A new tenant, with its first admin key when an operator creates it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedTenant {
+    #[serde(flatten)]
+    pub tenant: Tenant,
+    /// An admin key of the new tenant (shown once), for its own administrators.
+    pub admin_key: String,
+}
+
+/// Create a tenant (operators only: admins of the system tenant).
+#[utoipa::path(
+    tag = "access",
+    request_body = NewTenant,
+    responses(
+        (status = 201, body = CreatedTenant),
+        (status = 403, body = crate::ErrorBody),
+        (status = 409, body = crate::ErrorBody)
+    )
+)]
+#[post("/v1/tenants")]
+pub async fn create_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewTenant>,
+) -> Result<HttpResponse, ApiError> {
+    if !caller.is_operator() {
+        return Err(ApiError::forbidden(
+            "only admins of the system tenant create tenants",
+        ));
+    }
+    let b = body.into_inner();
+    check_text("name", &b.name, 128)?;
+    let (key_id, key) = auth::new_api_key()?;
+    let hash = auth::sha256_hex(&key);
+    let t = write(&state, move |c| {
+        let t = tenants::create(c, &b.name)?;
+        tenants::default_project(c, &t.tenant_id)?;
+        access::create_key(
+            c,
+            &access::NewKey {
+                key_id: &key_id,
+                tenant_id: &t.tenant_id,
+                name: "initial admin",
+                role: Role::Admin,
+                key_hash: &hash,
+                created_by: &caller.actor,
+                expires_at: None,
+            },
+        )?;
+        log_change(
+            c,
+            &t.tenant_id,
+            &caller,
+            "tenant.create",
+            "tenant",
+            &t.tenant_id,
+            serde_json::json!({"name": t.name, "admin_key_id": key_id}),
+        )?;
+        Ok(t)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CreatedTenant {
+        tenant: t,
+        admin_key: key,
+    }))
+}
+
+/// The caller's tenant (every tenant for operators).
+#[utoipa::path(tag = "access", responses((status = 200, body = Vec<Tenant>)))]
+#[get("/v1/tenants")]
+pub async fn list_tenants(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope();
+    let v = read(&state, move |c| tenants::list(c, scope.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewProject {
+    /// Default: the caller's tenant.
+    pub tenant_id: Option<String>,
+    pub name: String,
+    /// `classification` (default), `regression` or `generation`.
+    pub task_type: Option<String>,
+}
+
+/// Create a project in a tenant the caller may see.
+#[utoipa::path(
+    tag = "access",
+    request_body = NewProject,
+    responses((status = 201, body = Project), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody))
+)]
+#[post("/v1/projects")]
+pub async fn create_project(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewProject>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    check_text("name", &b.name, 128)?;
+    let task = b.task_type.unwrap_or_else(|| "classification".into());
+    if !["classification", "regression", "generation"].contains(&task.as_str()) {
+        return Err(ApiError::invalid(
+            "task_type must be classification, regression or generation",
+        ));
+    }
+    let p = write(&state, move |c| {
+        let tenant = target_tenant(c, &caller, b.tenant_id.as_deref())?;
+        let p = tenants::create_project(c, &tenant, &b.name, &task)?;
+        log_change(
+            c,
+            &tenant,
+            &caller,
+            "project.create",
+            "project",
+            &p.project_id,
+            serde_json::json!(p),
+        )?;
+        Ok(p)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(p))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectFilter {
+    pub tenant_id: Option<String>,
+}
+
+/// Projects the caller may see.
+#[utoipa::path(tag = "access", params(ProjectFilter), responses((status = 200, body = Vec<Project>)))]
+#[get("/v1/projects")]
+pub async fn list_projects(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ProjectFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope();
+    let named = q.into_inner().tenant_id;
+    let v = read(&state, move |c| {
+        let mut v = tenants::projects(c, scope.as_deref())?;
+        if let Some(t) = named {
+            v.retain(|p| p.tenant_id == t);
+        }
+        Ok(v)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// One project.
+#[utoipa::path(
+    tag = "access",
+    params(("project_id" = String, Path)),
+    responses((status = 200, body = Project), (status = 404, body = crate::ErrorBody))
+)]
+#[get("/v1/projects/{project_id}")]
+pub async fn get_project(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let p = read(&state, move |c| project_for(c, &caller, Some(&id))).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// The set-up wizard's model: a name and version in a project.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WizardModel {
+    pub project_id: String,
+    pub name: String,
+    /// Default `v1.0`.
+    pub version: Option<String>,
+}
+
+/// A model as the wizard reads it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WizardModelView {
+    /// The new model's `model_id`.
+    pub id: String,
+    #[serde(flatten)]
+    pub model: audit_store::Model,
+}
+
+/// Register a model from the set-up wizard (`{project_id, name, version}`); it gets a
+/// `sample` evidence source, so uploads can feed its audits at once.
+#[utoipa::path(
+    tag = "access",
+    request_body = WizardModel,
+    responses((status = 201, body = WizardModelView), (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody))
+)]
+#[post("/v1/models")]
+pub async fn create_wizard_model(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<WizardModel>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    check_text("name", &b.name, 256)?;
+    let version = b.version.unwrap_or_else(|| "v1.0".into());
+    check_text("version", &version, 128)?;
+    let m = write(&state, move |c| {
+        let project = project_for(c, &caller, Some(&b.project_id))?;
+        let model_id = format!("mdl_{}", &tenants::uuid_hex()[..12]);
+        let model_type = if project.task_type == "generation" {
+            ModelType::Llm
+        } else {
+            ModelType::Ml
+        };
+        let (m, _) = models::insert(
+            c,
+            &NewModel {
+                model_id: model_id.clone(),
+                name: b.name,
+                version,
+                model_type,
+                connection_type: ConnectionType::Sample,
+                description: None,
+                owner: None,
+                tenant_id: project.tenant_id,
+                project_id: project.project_id,
+            },
+            &[audit_store::NewEvidenceSource {
+                source_type: ConnectionType::Sample,
+                config: serde_json::json!({}),
+                read_only: true,
+            }],
+        )?;
+        log_model(c, &caller, "model.create", &model_id, serde_json::json!(m))?;
+        Ok(m)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(WizardModelView {
+        id: m.model_id.clone(),
+        model: m,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WizardModelFilter {
+    pub project_id: Option<String>,
+}
+
+/// Models the caller may see, optionally of one project.
+#[utoipa::path(tag = "access", params(WizardModelFilter), responses((status = 200, body = Vec<WizardModelView>)))]
+#[get("/v1/models")]
+pub async fn list_wizard_models(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<WizardModelFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let f = models::ModelFilter {
+        tenant_id: caller.scope(),
+        project_id: q.into_inner().project_id,
+        ..Default::default()
+    };
+    let v = read(&state, move |c| {
+        models::list(
+            c,
+            &f,
+            audit_store::Paging {
+                skip: 0,
+                limit: audit_store::repo::MAX_LIMIT,
+            },
+        )
+    })
+    .await?;
+    let out: Vec<WizardModelView> = v
+        .items
+        .into_iter()
+        .map(|m| WizardModelView {
+            id: m.model_id.clone(),
+            model: m,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Creates the first admin key when the database has no credential yet. Returns the key to
+/// print once (`None` when credentials exist).
+pub fn bootstrap(store: &audit_store::Store) -> Result<Option<String>, ApiError> {
+    if store.read(access::any_credential)? {
+        return Ok(None);
+    }
+    let (key_id, key) = auth::new_api_key()?;
+    let hash = auth::sha256_hex(&key);
+    store.write(|c| {
+        access::create_key(
+            c,
+            &access::NewKey {
+                key_id: &key_id,
+                tenant_id: SYSTEM_TENANT,
+                name: "first admin",
+                role: Role::Admin,
+                key_hash: &hash,
+                created_by: "system",
+                expires_at: None,
+            },
+        )?;
+        log::append(
+            c,
+            &log::Change {
+                tenant_id: SYSTEM_TENANT,
+                actor: "system",
+                action: "key.create",
+                object_type: "api_key",
+                object_id: &key_id,
+                change: serde_json::json!({"key_id": key_id, "role": "admin", "bootstrap": true}),
+            },
+        )
+    })?;
+    Ok(Some(key))
+}

@@ -1,0 +1,451 @@
+//! Access control. Every route needs a role (`viewer` < `auditor` < `admin`), decided in one
+//! place ([`access`]) that the middleware enforces and the OpenAPI document states. Callers
+//! present an API key (`aud_…`) or a login token (`ses_…`) as `Authorization: Bearer …` (or an
+//! API key as `X-API-Key`). Keys and tokens are 256-bit random and stored as SHA-256 hashes;
+//! passwords as argon2. Credentials belong to a tenant and see only its data; admins of the
+//! system tenant (`default`) operate every tenant.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use audit_store::repo::access::{self, Role};
+use audit_store::repo::tenants::SYSTEM_TENANT;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::{ApiError, AppState};
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub role: Role,
+    /// `user:<name>`, `key:<key_id>` or `anonymous`: what the compliance log records.
+    pub actor: String,
+}
+
+impl Caller {
+    /// Admins of the system tenant operate every tenant.
+    pub fn is_operator(&self) -> bool {
+        self.role == Role::Admin && self.tenant_id == SYSTEM_TENANT
+    }
+
+    /// The tenant a query is limited to (`None`: every tenant).
+    pub fn scope(&self) -> Option<String> {
+        (!self.is_operator()).then(|| self.tenant_id.clone())
+    }
+
+    /// Whether the caller may see something of `tenant`.
+    pub fn sees(&self, tenant: &str) -> bool {
+        self.is_operator() || self.tenant_id == tenant
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {role} role; the credential has {}",
+                self.role
+            )))
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Caller, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<Caller>()
+                .cloned()
+                .ok_or_else(|| ApiError::unauthorized("credentials required")),
+        )
+    }
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Needs(Role),
+}
+
+/// The role every route needs, by method and route pattern. Reads need `viewer`; running
+/// audits, approving baselines, uploading samples and moving findings need `auditor`; every
+/// other change, and reading users and keys, needs `admin`.
+pub fn access(method: &Method, pattern: &str) -> Access {
+    use Access::{Needs, Public};
+    if method == Method::OPTIONS || pattern.starts_with("/docs") {
+        return Public;
+    }
+    match (method.as_str(), pattern) {
+        (_, "/health" | "/openapi.json") | ("POST", "/auth/login") => Public,
+        ("GET", "/users" | "/api-keys") => Needs(Role::Admin),
+        (
+            "POST",
+            "/models/{model_id}/audits"
+            | "/audits/{audit_id}/approve"
+            | "/models/{model_id}/samples"
+            | "/findings/{finding_id}/status",
+        ) => Needs(Role::Auditor),
+        ("POST", "/auth/logout") | ("GET", _) => Needs(Role::Viewer),
+        _ => Needs(Role::Admin),
+    }
+}
+
+/// SHA-256 in hex.
+pub fn sha256_hex(s: &str) -> String {
+    use std::fmt::Write;
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+/// `n` random bytes in hex, from the operating system.
+pub fn random_hex(n: usize) -> Result<String, ApiError> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(|e| ApiError::internal(&e))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// A new API key: its id and the key itself (`aud_<id>_<secret>`, shown once).
+pub fn new_api_key() -> Result<(String, String), ApiError> {
+    let id = random_hex(8)?;
+    let secret = random_hex(32)?;
+    Ok((format!("key_{id}"), format!("aud_{id}_{secret}")))
+}
+
+/// The key id inside a presented key.
+fn key_id_of(key: &str) -> Option<String> {
+    let rest = key.strip_prefix("aud_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 16 && secret.len() == 64).then(|| format!("key_{id}"))
+}
+
+pub fn hash_password(p: &str) -> Result<String, ApiError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| ApiError::internal(&e))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::internal(&e))?;
+    argon2::Argon2::default()
+        .hash_password(p.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal(&e))
+}
+
+pub fn verify_password(p: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(p.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Compares two hex digests without an early exit.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Recently checked credentials (by hash), so that reads do not hit the database for every
+/// request. Emptied whenever a key, user or session changes; entries live `ttl` at most, which
+/// bounds how late another instance's revocation is noticed.
+pub struct CredentialCache {
+    ttl: Duration,
+    map: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+impl CredentialCache {
+    pub fn new(ttl: Duration) -> CredentialCache {
+        CredentialCache {
+            ttl,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+    fn get(&self, k: &str) -> Option<Caller> {
+        let m = self.map.lock().ok()?;
+        m.get(k)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(c, _)| c.clone())
+    }
+    fn put(&self, k: String, c: Caller) {
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(k, (c, Instant::now()));
+        }
+    }
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.map.lock() {
+            m.clear();
+        }
+    }
+}
+
+/// Counts recent attempts per client address (login guessing).
+pub struct RateLimiter {
+    per_minute: u32,
+    map: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            per_minute,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+    /// Records an attempt; `false` when the address is over its limit.
+    pub fn allow(&self, who: &str) -> bool {
+        let Ok(mut m) = self.map.lock() else {
+            return false;
+        };
+        let minute = Duration::from_secs(60);
+        if m.len() > 10_000 {
+            m.retain(|_, v| v.last().is_some_and(|t| t.elapsed() < minute));
+        }
+        let v = m.entry(who.to_owned()).or_default();
+        v.retain(|t| t.elapsed() < minute);
+        if v.len() as u32 >= self.per_minute {
+            return false;
+        }
+        v.push(Instant::now());
+        true
+    }
+}
+
+fn presented(req: &ServiceRequest) -> Option<String> {
+    let h = req.headers();
+    if let Some(v) = h
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let v = v.trim();
+        let token = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v);
+        return Some(token.trim().to_owned());
+    }
+    h.get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+}
+
+/// Looks a presented credential up: `None` when unknown, expired or revoked.
+async fn identify(state: &web::Data<AppState>, token: String) -> Result<Option<Caller>, ApiError> {
+    let hash = sha256_hex(&token);
+    if let Some(c) = state.credentials.get(&hash) {
+        return Ok(Some(c));
+    }
+    let store = state.store.clone();
+    let key_hash = hash.clone();
+    let found = web::block(move || -> Result<Option<Caller>, audit_store::StoreError> {
+        if let Some(id) = key_id_of(&token) {
+            let Some((k, stored)) = store.read(|c| access::key_for_auth(c, &id))? else {
+                return Ok(None);
+            };
+            let now = audit_store::now();
+            if !same(&stored, &key_hash)
+                || k.revoked_at.is_some()
+                || k.expires_at.is_some_and(|e| e <= now)
+            {
+                return Ok(None);
+            }
+            if k.last_used_at
+                .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+            {
+                store.write(|c| access::touch_key(c, &id))?;
+            }
+            return Ok(Some(Caller {
+                tenant_id: k.tenant_id,
+                role: k.role,
+                actor: format!("key:{}", k.key_id),
+            }));
+        }
+        if token.starts_with("ses_") {
+            let user = store.read(|c| access::session_user(c, &key_hash))?;
+            return Ok(user.map(|u| Caller {
+                tenant_id: u.tenant_id,
+                role: u.role,
+                actor: format!("user:{}", u.username),
+            }));
+        }
+        Ok(None)
+    })
+    .await??;
+    if let Some(c) = &found {
+        state.credentials.put(hash, c.clone());
+    }
+    Ok(found)
+}
+
+/// The middleware: finds the route's role, identifies the caller, answers 401/403 itself or
+/// passes the request on with the [`Caller`] in its extensions.
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let pattern = req.match_pattern();
+    let need = match pattern.as_deref() {
+        Some(p) => access(req.method(), p),
+        // No such route: the 404 handler answers.
+        None => Access::Public,
+    };
+    let Access::Needs(role) = need else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(ApiError::internal(&"application state missing").into());
+    };
+    let caller = match presented(&req) {
+        Some(token) => match identify(&state, token).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return Ok(reject(
+                    req,
+                    ApiError::unauthorized("invalid, expired or revoked credentials"),
+                ));
+            }
+            Err(e) => return Ok(reject(req, e)),
+        },
+        None if state.config.anonymous_reads && role == Role::Viewer => Caller {
+            tenant_id: SYSTEM_TENANT.into(),
+            role: Role::Viewer,
+            actor: "anonymous".into(),
+        },
+        None => {
+            return Ok(reject(
+                req,
+                ApiError::unauthorized(
+                    "credentials required: send an API key or login token as 'Authorization: Bearer …'",
+                ),
+            ));
+        }
+    };
+    if let Err(e) = caller.require(role) {
+        return Ok(reject(req, e));
+    }
+    req.extensions_mut().insert(caller);
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn reject<B>(req: ServiceRequest, e: ApiError) -> ServiceResponse<EitherBody<B>> {
+    req.error_response(e).map_into_right_body()
+}
+
+/// States each operation's role in the OpenAPI document: a security requirement, an
+/// `x-required-role` extension and a line in the description.
+pub fn document(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{
+        ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An API key (aud_…) or a login token (ses_… from POST /auth/login)",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+    );
+    for (path, item) in api.paths.paths.iter_mut() {
+        let ops = [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ];
+        for (m, op) in ops {
+            let Some(op) = op else { continue };
+            match access(&m, path) {
+                Access::Public => {
+                    op.security = Some(vec![SecurityRequirement::default()]);
+                }
+                Access::Needs(role) => {
+                    op.security = Some(vec![
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                        SecurityRequirement::new("api_key", Vec::<String>::new()),
+                    ]);
+                    let line = format!("Role: `{role}`.");
+                    op.description = Some(match op.description.take() {
+                        Some(d) => format!("{d}\n\n{line}"),
+                        None => line,
+                    });
+                    let ext = op.extensions.get_or_insert_with(Default::default);
+                    ext.insert("x-required-role".into(), serde_json::json!(role.as_str()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn routes_need_the_documented_roles() {
+        assert_eq!(access(&Method::GET, "/health"), Access::Public);
+        assert_eq!(access(&Method::POST, "/auth/login"), Access::Public);
+        assert_eq!(access(&Method::GET, "/models"), Access::Needs(Role::Viewer));
+        assert_eq!(
+            access(&Method::POST, "/audits/{audit_id}/approve"),
+            Access::Needs(Role::Auditor)
+        );
+        assert_eq!(
+            access(&Method::POST, "/models/register"),
+            Access::Needs(Role::Admin)
+        );
+        assert_eq!(
+            access(&Method::GET, "/api-keys"),
+            Access::Needs(Role::Admin)
+        );
+    }
+
+    #[test]
+    fn keys_passwords_and_hashes() {
+        let (id, key) = new_api_key().unwrap();
+        assert_eq!(key_id_of(&key).as_deref(), Some(id.as_str()));
+        assert_eq!(key_id_of("aud_short_x"), None);
+        assert_ne!(new_api_key().unwrap().1, key);
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(same(&sha256_hex("a"), &sha256_hex("a")));
+        assert!(!same(&sha256_hex("a"), &sha256_hex("b")));
+    }
+
+    #[test]
+    fn the_rate_limiter_counts_per_address() {
+        let r = RateLimiter::new(3);
+        assert!((0..3).all(|_| r.allow("a")));
+        assert!(!r.allow("a"));
+        assert!(r.allow("b"));
+    }
+}

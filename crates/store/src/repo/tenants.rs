@@ -1,0 +1,213 @@
+//! `tenants` and `projects`: every model belongs to a project of a tenant.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::records::{naive, utc};
+use crate::schema::{ai_models, projects, tenants};
+use crate::{AnyConnection, StoreError};
+
+/// The tenant of everything created before tenants existed; its admins operate every tenant.
+pub const SYSTEM_TENANT: &str = "default";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tenant {
+    /// Same as `tenant_id` (the frontend reads `id`).
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Project {
+    /// Same as `project_id` (the frontend reads `id`).
+    pub id: String,
+    pub project_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// `classification`, `regression` or `generation`.
+    pub task_type: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn tenant(t: (String, String, chrono::NaiveDateTime)) -> Tenant {
+    Tenant {
+        id: t.0.clone(),
+        tenant_id: t.0,
+        name: t.1,
+        created_at: utc(t.2),
+    }
+}
+
+type ProjectRow = (String, String, String, String, chrono::NaiveDateTime);
+
+fn project(p: ProjectRow) -> Project {
+    Project {
+        id: p.0.clone(),
+        project_id: p.0,
+        tenant_id: p.1,
+        name: p.2,
+        task_type: p.3,
+        created_at: utc(p.4),
+    }
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", &uuid_hex()[..16])
+}
+
+/// 32 random hex digits.
+pub fn uuid_hex() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Creates a tenant (409 when the name is taken).
+pub fn create(conn: &mut AnyConnection, name: &str) -> Result<Tenant, StoreError> {
+    let taken: i64 = tenants::table
+        .filter(tenants::name.eq(name))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(StoreError::Conflict(format!(
+            "tenant '{name}' already exists"
+        )));
+    }
+    let id = new_id("tnt");
+    let at = crate::now();
+    diesel::insert_into(tenants::table)
+        .values((
+            tenants::tenant_id.eq(&id),
+            tenants::name.eq(name),
+            tenants::created_at.eq(naive(at)),
+        ))
+        .execute(conn)?;
+    get(conn, &id)?.ok_or_else(|| StoreError::NotFound(id))
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Tenant>, StoreError> {
+    Ok(tenants::table
+        .find(id)
+        .select((tenants::tenant_id, tenants::name, tenants::created_at))
+        .first(conn)
+        .optional()?
+        .map(tenant))
+}
+
+/// Tenants, oldest first; `only` restricts to one.
+pub fn list(conn: &mut AnyConnection, only: Option<&str>) -> Result<Vec<Tenant>, StoreError> {
+    let mut q = tenants::table.into_boxed();
+    if let Some(t) = only {
+        q = q.filter(tenants::tenant_id.eq(t.to_owned()));
+    }
+    Ok(q.order(tenants::created_at.asc())
+        .then_order_by(tenants::tenant_id.asc())
+        .select((tenants::tenant_id, tenants::name, tenants::created_at))
+        .load(conn)?
+        .into_iter()
+        .map(tenant)
+        .collect())
+}
+
+pub fn create_project(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    name: &str,
+    task_type: &str,
+) -> Result<Project, StoreError> {
+    let taken: i64 = projects::table
+        .filter(projects::tenant_id.eq(tenant_id))
+        .filter(projects::name.eq(name))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(StoreError::Conflict(format!(
+            "project '{name}' already exists"
+        )));
+    }
+    let id = new_id("prj");
+    diesel::insert_into(projects::table)
+        .values((
+            projects::project_id.eq(&id),
+            projects::tenant_id.eq(tenant_id),
+            projects::name.eq(name),
+            projects::task_type.eq(task_type),
+            projects::created_at.eq(naive(crate::now())),
+        ))
+        .execute(conn)?;
+    get_project(conn, &id)?.ok_or_else(|| StoreError::NotFound(id))
+}
+
+pub fn get_project(conn: &mut AnyConnection, id: &str) -> Result<Option<Project>, StoreError> {
+    Ok(projects::table
+        .find(id)
+        .select((
+            projects::project_id,
+            projects::tenant_id,
+            projects::name,
+            projects::task_type,
+            projects::created_at,
+        ))
+        .first(conn)
+        .optional()?
+        .map(project))
+}
+
+pub fn projects(
+    conn: &mut AnyConnection,
+    tenant_id: Option<&str>,
+) -> Result<Vec<Project>, StoreError> {
+    let mut q = projects::table.into_boxed();
+    if let Some(t) = tenant_id {
+        q = q.filter(projects::tenant_id.eq(t.to_owned()));
+    }
+    Ok(q.order(projects::created_at.asc())
+        .then_order_by(projects::project_id.asc())
+        .select((
+            projects::project_id,
+            projects::tenant_id,
+            projects::name,
+            projects::task_type,
+            projects::created_at,
+        ))
+        .load(conn)?
+        .into_iter()
+        .map(project)
+        .collect())
+}
+
+/// The tenant's project named `default`, created on first use (registrations that name no
+/// project go there).
+pub fn default_project(conn: &mut AnyConnection, tenant_id: &str) -> Result<Project, StoreError> {
+    let found = projects::table
+        .filter(projects::tenant_id.eq(tenant_id))
+        .filter(projects::name.eq("default"))
+        .select((
+            projects::project_id,
+            projects::tenant_id,
+            projects::name,
+            projects::task_type,
+            projects::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some(p) => Ok(project(p)),
+        None => create_project(conn, tenant_id, "default", "classification"),
+    }
+}
+
+/// The tenant a model belongs to (`None`: no such model).
+pub fn tenant_of_model(
+    conn: &mut AnyConnection,
+    model_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(ai_models::table
+        .filter(ai_models::model_id.eq(model_id))
+        .select(ai_models::tenant_id)
+        .first(conn)
+        .optional()?)
+}

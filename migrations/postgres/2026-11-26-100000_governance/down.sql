@@ -1,0 +1,18 @@
+DROP INDEX audit_findings_status;
+ALTER TABLE audit_findings DROP COLUMN status_note;
+ALTER TABLE audit_findings DROP COLUMN status_at;
+ALTER TABLE audit_findings DROP COLUMN status_actor;
+ALTER TABLE audit_findings DROP COLUMN status;
+DROP TABLE model_versions;
+DROP TABLE log_heads;
+DROP TABLE compliance_log;
+DROP FUNCTION compliance_log_append_only();
+DROP TABLE sessions;
+DROP TABLE api_keys;
+DROP TABLE users;
+DROP INDEX ai_models_project;
+DROP INDEX ai_models_tenant;
+ALTER TABLE ai_models DROP COLUMN project_id;
+ALTER TABLE ai_models DROP COLUMN tenant_id;
+DROP TABLE projects;
+DROP TABLE tenants;
