@@ -7,7 +7,7 @@ use crate::registry::model;
 use serde_json::{Value, json};
 
 #[path = "../support/fake_chat.rs"]
-mod fake_chat;
+pub(crate) mod fake_chat;
 
 const SECRET: &str = "Bearer sk-live-TOPSECRET-42";
 

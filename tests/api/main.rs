@@ -9,6 +9,7 @@ mod active;
 mod audits;
 mod concurrency;
 mod errors;
+mod governance;
 mod openapi;
 mod privacy;
 mod registry;

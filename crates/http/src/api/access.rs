@@ -631,13 +631,34 @@ pub struct WizardModel {
     pub version: Option<String>,
 }
 
-/// A model as the wizard reads it.
+/// A model as the wizard reads it (`id` is the `model_id` the rest of the API takes).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WizardModelView {
-    /// The new model's `model_id`.
     pub id: String,
-    #[serde(flatten)]
-    pub model: audit_store::Model,
+    pub model_id: String,
+    pub name: String,
+    pub version: String,
+    pub project_id: String,
+    pub tenant_id: String,
+    pub model_type: ModelType,
+    pub connection_type: ConnectionType,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<audit_store::Model> for WizardModelView {
+    fn from(m: audit_store::Model) -> Self {
+        WizardModelView {
+            id: m.model_id.clone(),
+            model_id: m.model_id,
+            name: m.name,
+            version: m.version,
+            project_id: m.project_id,
+            tenant_id: m.tenant_id,
+            model_type: m.model_type,
+            connection_type: m.connection_type,
+            created_at: m.created_at,
+        }
+    }
 }
 
 /// Register a model from the set-up wizard (`{project_id, name, version}`); it gets a
@@ -688,10 +709,7 @@ pub async fn create_wizard_model(
         Ok(m)
     })
     .await?;
-    Ok(HttpResponse::Created().json(WizardModelView {
-        id: m.model_id.clone(),
-        model: m,
-    }))
+    Ok(HttpResponse::Created().json(WizardModelView::from(m)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -724,14 +742,7 @@ pub async fn list_wizard_models(
         )
     })
     .await?;
-    let out: Vec<WizardModelView> = v
-        .items
-        .into_iter()
-        .map(|m| WizardModelView {
-            id: m.model_id.clone(),
-            model: m,
-        })
-        .collect();
+    let out: Vec<WizardModelView> = v.items.into_iter().map(WizardModelView::from).collect();
     Ok(HttpResponse::Ok().json(out))
 }
 
