@@ -21,17 +21,20 @@ if [ ! -s "$db" ]; then
     "$bin" bench-db --database-url "$db" --models 1000 --audits 100000 --findings 1000000
 fi
 ls -la "$db"
+# Every route needs credentials: mint an admin key for the run (printed once, kept in a file).
+key=$("$bin" admin-key --database-url "$db" --name bench)
+auth="Authorization: Bearer $key"
 
 run() {
     local label=$1 ttl=$2 port=$3
     "$bin" serve --database-url "$db" --no-scheduler --bind "127.0.0.1:$port" \
         --cache-ttl-ms "$ttl" >"$work/serve-$label.out" 2>"$work/serve-$label.err" &
     local pid=$!
-    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+    for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
     for path in "/dashboard/overview" "/findings?severity=HIGH"; do
-        curl -sf "http://127.0.0.1:$port$path" >/dev/null
+        curl -sf -H "$auth" "http://127.0.0.1:$port$path" >/dev/null
         echo "== $label $path ($duration, $conns connections, 2 wrk threads)"
-        wrk -t2 -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port$path" \
+        wrk -t2 -c"$conns" -d"$duration" --latency -H "$auth" "http://127.0.0.1:$port$path" \
             | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors|requests in"
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true

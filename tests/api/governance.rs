@@ -113,6 +113,16 @@ fn each_role_against_each_route() {
     s.as_(Some("aud_0000000000000000_00"))
         .get("/models")
         .detail(401);
+    // Someone with the database can mint an admin key (first set-up scripts, a lost key).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auditor"))
+        .args(["admin-key", "--database-url", &s.db_url, "--name", "recovery"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let minted = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let me = s.as_(Some(&minted)).get("/auth/me").ok(200);
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["operator"], true);
     // Keys are never listed or logged.
     let listed = s.get("/api-keys").ok(200).to_string();
     for (_, k) in &keys {

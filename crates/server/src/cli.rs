@@ -38,11 +38,24 @@ pub enum Command {
     /// Run a rule pack of security probes against an OpenAI-compatible chat endpoint
     /// (exit 0 pass/warn, 1 fail, 2 error).
     Probe(crate::probe::ProbeArgs),
+    /// Create an admin API key of the system tenant and print it once (for whoever can open
+    /// the database: first set-up scripts, a lost key).
+    AdminKey(AdminKeyArgs),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
     Serve(crate::serve::ServeArgs),
     /// Fill a database with a large synthetic audit history (for benchmarks).
     #[command(hide = true)]
     BenchDb(crate::benchdb::BenchDbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminKeyArgs {
+    /// The database (a SQLite file path or postgres:// URL).
+    #[arg(long, env = "DATABASE_URL", default_value = "auditor.db")]
+    pub database_url: String,
+    /// What the key is for.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -422,6 +435,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
         Command::BenchDb(a) => crate::benchdb::run(a).map(|()| ExitCode::SUCCESS),
         Command::Probe(a) => crate::probe::run(a),
+        Command::AdminKey(a) => {
+            let store = audit_store::Store::open(&a.database_url, &Default::default())?;
+            let key = audit_http::api::access::mint_admin_key(&store, &a.name)
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{key}")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -752,6 +752,12 @@ pub fn bootstrap(store: &audit_store::Store) -> Result<Option<String>, ApiError>
     if store.read(access::any_credential)? {
         return Ok(None);
     }
+    mint_admin_key(store, "first admin").map(Some)
+}
+
+/// Creates an admin key of the system tenant (first start, or `auditor admin-key` for someone
+/// with access to the database who lost theirs). Logged in the compliance log.
+pub fn mint_admin_key(store: &audit_store::Store, name: &str) -> Result<String, ApiError> {
     let (key_id, key) = auth::new_api_key()?;
     let hash = auth::sha256_hex(&key);
     store.write(|c| {
@@ -760,7 +766,7 @@ pub fn bootstrap(store: &audit_store::Store) -> Result<Option<String>, ApiError>
             &access::NewKey {
                 key_id: &key_id,
                 tenant_id: SYSTEM_TENANT,
-                name: "first admin",
+                name,
                 role: Role::Admin,
                 key_hash: &hash,
                 created_by: "system",
@@ -775,9 +781,9 @@ pub fn bootstrap(store: &audit_store::Store) -> Result<Option<String>, ApiError>
                 action: "key.create",
                 object_type: "api_key",
                 object_id: &key_id,
-                change: serde_json::json!({"key_id": key_id, "role": "admin", "bootstrap": true}),
+                change: serde_json::json!({"key_id": key_id, "role": "admin", "name": name}),
             },
         )
     })?;
-    Ok(Some(key))
+    Ok(key)
 }
