@@ -115,10 +115,20 @@ fn each_role_against_each_route() {
         .detail(401);
     // Someone with the database can mint an admin key (first set-up scripts, a lost key).
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_auditor"))
-        .args(["admin-key", "--database-url", &s.db_url, "--name", "recovery"])
+        .args([
+            "admin-key",
+            "--database-url",
+            &s.db_url,
+            "--name",
+            "recovery",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let minted = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let me = s.as_(Some(&minted)).get("/auth/me").ok(200);
     assert_eq!(me["role"], "admin");
@@ -312,6 +322,25 @@ fn tenants_are_isolated(b: Backend) {
     bb.post(
         "/v1/models",
         &json!({"project_id": p["id"], "name": "intruder"}),
+    )
+    .detail(404);
+    // Keys and users of the other tenant: not found either, and not creatable there.
+    let u = a
+        .post(
+            "/users",
+            &json!({"username": "acme-ops", "password": "acme passphrase 1", "role": "viewer"}),
+        )
+        .ok(201);
+    let k = a
+        .post("/api-keys", &json!({"name": "acme ci", "role": "auditor"}))
+        .ok(201);
+    bb.delete(&format!("/users/{}", u["user_id"].as_str().unwrap()))
+        .detail(404);
+    bb.delete(&format!("/api-keys/{}", k["key_id"].as_str().unwrap()))
+        .detail(404);
+    bb.post(
+        "/api-keys",
+        &json!({"name": "x", "role": "admin", "tenant_id": ta["id"]}),
     )
     .detail(404);
     for list in [

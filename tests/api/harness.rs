@@ -91,6 +91,9 @@ impl As<'_> {
     pub fn put(&self, path: &str, body: &Value) -> Resp {
         Resp::of(self.req(reqwest::Method::PUT, path).json(body).send())
     }
+    pub fn delete(&self, path: &str) -> Resp {
+        Resp::of(self.req(reqwest::Method::DELETE, path).send())
+    }
     pub fn call(&self, method: &str, path: &str, body: &Value) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         Resp::of(self.req(m, path).json(body).send())
