@@ -30,7 +30,9 @@ pub struct Tally {
     pub not_evaluated: u32,
     /// passing / obligations_covered × 100; `null` when nothing is covered.
     pub score: Option<f64>,
-    /// `LOW`, `MEDIUM` or `HIGH`; `null` when nothing is covered.
+    /// `HIGH` when a failing obligation's worst failed rule is HIGH or CRITICAL; `MEDIUM` when
+    /// another obligation fails or the score is below 50; else `LOW`. `null` when nothing is
+    /// covered.
     pub exposure: Option<String>,
     /// Failed rules by severity (LOW..CRITICAL).
     pub violations: BTreeMap<String, u32>,
@@ -62,9 +64,10 @@ impl Tally {
         }
         let score = f64::from(self.passing) / f64::from(self.obligations_covered) * 100.0;
         self.score = Some((score * 100.0).round() / 100.0);
-        let level = if self.severe_failure || score < 50.0 {
+        // Known violations set the level; less than half demonstrated is a gap in itself.
+        let level = if self.severe_failure {
             "HIGH"
-        } else if self.failing > 0 || score < 80.0 {
+        } else if self.failing > 0 || score < 50.0 {
             "MEDIUM"
         } else {
             "LOW"

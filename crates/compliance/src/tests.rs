@@ -420,10 +420,10 @@ fn invalid_sections_name_the_problem() {
 ///   F2: "x" passing → score 100, LOW.
 ///   model a: 4 covered, 2 passing, 1 failing, 1 not evaluated → 50.0, HIGH; violations HIGH 1.
 /// Model `b` enables r5 (F2 "x", FAIL, MEDIUM) and r6 (F2 "y"), never run → statuses unknown.
-///   F2: "x" failing (MEDIUM), "y" not evaluated → score 0, HIGH (score < 50).
+///   F2: "x" failing (MEDIUM), "y" not evaluated → score 0, MEDIUM (no HIGH rule failed).
 /// Model `c` enables nothing (compliance out of scope).
 /// Per regulation: F1 = 3 covered, 1 passing, 1 failing, 1 n/e → 33.33 HIGH, at risk [a].
-///   F2 = a:x + b:x + b:y = 3 covered, 1 passing, 1 failing, 1 n/e → 33.33 HIGH, at risk [b].
+///   F2 = a:x + b:x + b:y = 3 covered, 1 passing, 1 failing, 1 n/e → 33.33 MEDIUM, at risk [b].
 ///   F3 (listed, uncovered) → 0 covered, score null, exposure null.
 /// Overall: 6 covered, 2 passing, 2 failing, 2 n/e → 33.33, HIGH; at risk [a, b];
 ///   violations HIGH 1, MEDIUM 1.
@@ -500,9 +500,10 @@ fn coverage_matches_a_hand_computation() {
         (3, 1, 1, 1, Some(33.33), high.clone())
     );
     assert_eq!(cov.regulations[1].models_at_risk, ["a"]);
+    let medium = Some("MEDIUM".to_owned());
     assert_eq!(
         t(&cov.regulations[2].tally),
-        (3, 1, 1, 1, Some(33.33), high.clone())
+        (3, 1, 1, 1, Some(33.33), medium.clone())
     );
     assert_eq!(cov.regulations[2].models_at_risk, ["b"]);
     let ma = &cov.models[0];
@@ -512,7 +513,7 @@ fn coverage_matches_a_hand_computation() {
         (1, 1, 0, 0, Some(100.0), Some("LOW".into()))
     );
     let mb = &cov.models[1];
-    assert_eq!(t(&mb.tally), (2, 0, 1, 1, Some(0.0), high));
+    assert_eq!(t(&mb.tally), (2, 0, 1, 1, Some(0.0), medium));
     let mc = &cov.models[2];
     assert_eq!(t(&mc.tally), (0, 0, 0, 0, None, None));
     assert!(mc.regulations.is_empty());
@@ -559,4 +560,13 @@ fn exposure_is_medium_for_a_medium_failure_and_low_when_all_pass() {
     let c = coverage(&[], &[m(false)]);
     assert_eq!(c.overall.exposure.as_deref(), Some("LOW"));
     assert!(c.models_at_risk.is_empty());
+    // Nothing judged yet: nothing failed, but less than half is demonstrated.
+    let unjudged = ModelInput {
+        latest: None,
+        ..m(false)
+    };
+    let c = coverage(&[], &[unjudged]);
+    assert_eq!(c.overall.score, Some(0.0));
+    assert_eq!(c.overall.not_evaluated, 5);
+    assert_eq!(c.overall.exposure.as_deref(), Some("MEDIUM"));
 }

@@ -91,6 +91,7 @@ impl AppState {
         (name = "findings", description = "Findings of audits"),
         (name = "dashboard", description = "Aggregates for dashboards"),
         (name = "rules", description = "Security rules of active audits"),
+        (name = "compliance", description = "Compliance coverage by regulation"),
         (name = "system", description = "Health")
     )
 )]

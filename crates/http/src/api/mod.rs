@@ -1,6 +1,7 @@
 //! Handlers, grouped by resource. Each handler does its database work on the blocking pool.
 
 pub mod audits;
+pub mod compliance;
 pub mod dashboard;
 pub mod findings;
 pub mod models;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(dashboard::model)
         .service(rules::list)
         .service(rules::summary)
+        .service(compliance::coverage)
         .service(system::health);
 }
 
