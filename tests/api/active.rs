@@ -195,6 +195,43 @@ fn scheduled_active_runs() {
     assert_eq!(done["audit_result"], "AUDIT_PASS", "{done}");
 }
 
+/// With `active_security` out of the scope the scheduler runs the passive audit only.
+#[test]
+fn active_security_out_of_scope_schedules_no_probe() {
+    let s = Server::start(
+        &Backend::Sqlite,
+        Options {
+            scheduler: true,
+            day_seconds: 60.0,
+            ..Options::default()
+        },
+    );
+    let (url, seen) = fake_chat::start(fake_chat::refuse);
+    s.post(
+        "/models/register",
+        &model("llm", "llm", "api", json!({"type": "sample"})),
+    )
+    .ok(201);
+    s.put("/models/llm/active-target", &target(&url)).ok(200);
+    s.post(
+        "/audit-policies",
+        &json!({"model_id": "llm", "audit_frequency": "daily", "active_audit_enabled": true,
+                "audit_scope": {"active_security": false}}),
+    )
+    .ok(201);
+    let passive = s.wait_for(30, "the scheduled passive run", || {
+        let r = s.get("/audits?audit_type=passive").ok(200);
+        r["audits"].as_array().and_then(|a| a.first().cloned())
+    });
+    assert_eq!(passive["trigger"], "schedule");
+    // The passive and active runs of a slot are claimed together.
+    let active = s
+        .get("/audits?audit_type=active&include_running=true")
+        .ok(200);
+    assert_eq!(active["total"], 0, "{active}");
+    assert_eq!(seen.lock().unwrap().len(), 0);
+}
+
 const OWN_PACK: &str = r#"
 [active]
 disable = ["pi.ignore_previous"]

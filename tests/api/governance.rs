@@ -314,6 +314,11 @@ fn tenants_are_isolated(b: Backend) {
             &json!({"version_tag": "v2"}),
         ),
         ("GET", "/rules?model_id=acme-llm".to_owned(), &none),
+        (
+            "GET",
+            "/compliance/coverage?model_id=acme-llm".to_owned(),
+            &none,
+        ),
     ];
     for (m, path, body) in &owned {
         let r = bb.call(m, path, body);
@@ -353,6 +358,7 @@ fn tenants_are_isolated(b: Backend) {
         "/api-keys",
         "/users",
         "/compliance-log",
+        "/compliance/coverage",
     ] {
         let r = bb.get(list).ok(200);
         let text = r.to_string();

@@ -7,6 +7,7 @@ mod harness;
 
 mod active;
 mod audits;
+mod compliance;
 mod concurrency;
 mod errors;
 mod governance;

@@ -114,7 +114,7 @@ impl AppState {
         (name = "dashboard", description = "Aggregates for dashboards"),
         (name = "rules", description = "Security rules of active audits"),
         (name = "access", description = "Login, users, API keys, tenants and projects"),
-        (name = "compliance", description = "The tamper-evident compliance log"),
+        (name = "compliance", description = "The tamper-evident compliance log and compliance coverage by regulation"),
         (name = "system", description = "Health")
     )
 )]

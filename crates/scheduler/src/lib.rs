@@ -9,6 +9,7 @@
 //! findings and profile snapshot in one transaction.
 
 pub mod active;
+pub mod compliance;
 pub mod period;
 pub mod reference;
 pub mod sources;
@@ -274,6 +275,20 @@ fn apply_scope(outcome: &mut AuditOutcome, scope: &AuditScope) {
     }
 }
 
+/// The passive check families the scope leaves out, as recorded on the run's evidence.
+fn skipped(scope: &AuditScope) -> Vec<&'static str> {
+    [
+        ("drift", scope.drift),
+        ("bias", scope.bias),
+        ("risk", scope.risk),
+        ("compliance", scope.compliance),
+    ]
+    .into_iter()
+    .filter(|(_, on)| !on)
+    .map(|(name, _)| name)
+    .collect()
+}
+
 impl Runner {
     pub fn store(&self) -> &Store {
         &self.store
@@ -328,7 +343,12 @@ impl Runner {
                 return Ok(Vec::new());
             };
             let mut types = vec![AuditType::Passive];
-            if p.active_audit_enabled && targets::get(c, &p.model_id)?.is_some() {
+            // Probing needs both the permission and the scope: `active_security` off means
+            // the security checks are not performed at all.
+            if p.active_audit_enabled
+                && p.audit_scope.active_security
+                && targets::get(c, &p.model_id)?.is_some()
+            {
                 types.push(AuditType::Active);
             }
             let mut runs = Vec::new();
@@ -504,6 +524,13 @@ impl Runner {
         if sources.is_empty() {
             return Err("the model has no evidence source".into());
         }
+        // Read again at each run: a referenced file may have changed since it was saved.
+        let rule_set = reference::load(
+            policy.as_ref().and_then(|p| p.policy_reference.as_ref()),
+            &self.sources,
+        )
+        .and_then(|d| d.compliance_rules())
+        .map_err(|e| format!("policy_reference: {e}"))?;
 
         // Window (start, end]: rows at or after `start` and before `end`.
         let window = TimeWindow {
@@ -571,6 +598,29 @@ impl Runner {
             baseline_profile.as_ref(),
             &thresholds,
         );
+        // Compliance checks are performed only when in scope; the others are computed in one
+        // pass by `judge`, so out-of-scope findings are dropped by `apply_scope`.
+        let mut compliance_record = None;
+        if scope.compliance && !rule_set.rules.is_empty() {
+            let process = self
+                .store
+                .read(|c| {
+                    compliance::process_facts(
+                        c,
+                        run,
+                        policy.as_ref().map(|p| p.audit_frequency),
+                        baseline_id.as_deref(),
+                        &outcome,
+                        audit_store::now(),
+                        self.config.time_scale,
+                    )
+                })
+                .map_err(|e| e.to_string())?;
+            let (results, findings) =
+                compliance::check(&rule_set, &outcome, baseline_profile.is_some(), &process);
+            outcome.findings.extend(findings);
+            compliance_record = Some(compliance::record(&rule_set, &results));
+        }
         apply_scope(&mut outcome, &scope);
         let usable = outcome.execution_status != ExecutionStatus::Failed;
         let profile_json = if usable {
@@ -590,7 +640,15 @@ impl Runner {
             audit_result: outcome.audit_result,
             execution_reason: (!outcome.execution_reasons.is_empty())
                 .then(|| outcome.execution_reasons.join("; ")),
-            evidence: serde_json::to_value(&outcome.evidence).ok(),
+            evidence: serde_json::to_value(&outcome.evidence).ok().map(|mut e| {
+                if let Some(o) = e.as_object_mut() {
+                    o.insert("skipped".into(), serde_json::json!(skipped(&scope)));
+                    if let Some(r) = compliance_record {
+                        o.insert("compliance".into(), r);
+                    }
+                }
+                e
+            }),
             baseline_audit_id: if usable { baseline_id } else { None },
             summary: usable.then_some(audits::SummaryInput {
                 drift_score: outcome.drift_score,

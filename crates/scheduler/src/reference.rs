@@ -11,6 +11,9 @@
 //! [[active.pack]]     # an own pack, same fields as rules/packs/core.toml
 //! name = "acme"
 //! ...
+//! [compliance]        # compliance checks of passive audits (crates/compliance, docs/compliance.md)
+//! packs = ["eu-ai-act", "gdpr"]
+//! [[compliance.rule]] # own rules: id, severity, description, obligations, check
 //! ```
 
 use audit_rules::{Pack, Plan};
@@ -28,6 +31,9 @@ pub struct PolicyDocument {
     /// What active audits run.
     #[serde(default)]
     pub active: Option<ActiveSection>,
+    /// Compliance packs and rules checked by passive audits.
+    #[serde(default)]
+    pub compliance: Option<audit_compliance::Section>,
 }
 
 /// What a policy changes of its active audits.
@@ -85,6 +91,7 @@ pub fn load(
         }
     };
     doc.plan()?;
+    doc.compliance_rules()?;
     Ok(doc)
 }
 
@@ -105,6 +112,14 @@ fn parse_toml(text: &str) -> Result<PolicyDocument, String> {
 }
 
 impl PolicyDocument {
+    /// The compliance rules passive audits check; empty without a `[compliance]` section.
+    pub fn compliance_rules(&self) -> Result<audit_compliance::RuleSet, String> {
+        match &self.compliance {
+            None => Ok(audit_compliance::RuleSet::default()),
+            Some(c) => c.rule_set().map_err(|e| e.to_string()),
+        }
+    }
+
     /// The active run's plan: the built-in pack (minus disabled rules) and the policy's packs.
     pub fn plan(&self) -> Result<Plan, String> {
         let Some(a) = &self.active else {
@@ -232,6 +247,50 @@ detector = { kind = "canary" }
         assert!(e.contains("must be a JSON object"), "{e}");
         let e = load(Some(&json!("policy.toml")), &no_roots()).unwrap_err();
         assert!(e.contains("no evidence root"), "{e}");
+    }
+
+    #[test]
+    fn compliance_sections_are_checked_with_line_or_field() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("c.toml"),
+            "[compliance]\npacks = [\"gdpr\"]\n\n[[compliance.rule]]\nid = \"own.x\"\nseverity = \"LOW\"\ndescription = \"d\"\nobligations = [{ framework = \"F\", clause = \"1\" }]\ncheck = { kind = \"metric\", metric = \"outcome_rat\", max = 1 }\n",
+        )
+        .unwrap();
+        let roots = SourcePolicy::new(&[dir.path().to_path_buf()]).unwrap();
+        let e = load(Some(&json!("c.toml")), &roots).unwrap_err();
+        assert!(e.starts_with("'c.toml': line 9, column"), "{e}");
+        assert!(e.contains("unknown metric 'outcome_rat'"), "{e}");
+
+        let e = load(
+            Some(
+                &json!({"compliance": {"rules": [{"id": "o", "severity": "LOW",
+                "description": "d", "obligations": [{"framework": "F", "clause": "1"}],
+                "check": {"kind": "metric", "metric": "dir.", "min": 1}}]}}),
+            ),
+            &no_roots(),
+        )
+        .unwrap_err();
+        assert!(e.starts_with("at compliance.rules[0].check"), "{e}");
+        let e = load(
+            Some(&json!({"compliance": {"packs": ["hipaa"]}})),
+            &no_roots(),
+        )
+        .unwrap_err();
+        assert!(e.contains("no built-in pack 'hipaa'"), "{e}");
+
+        let doc = load(
+            Some(&json!({"compliance": {"packs": ["gdpr", "dpdp"]}})),
+            &no_roots(),
+        )
+        .unwrap();
+        let set = doc.compliance_rules().unwrap();
+        assert_eq!(set.packs.len(), 2);
+        // The active plan is untouched by a compliance section.
+        assert_eq!(
+            doc.plan().unwrap().planned_calls(),
+            audit_rules::core().unwrap().planned_calls()
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audits;
+pub mod compliance;
 pub mod dashboard;
 pub mod findings;
 pub mod governance;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(dashboard::model)
         .service(rules::list)
         .service(rules::summary)
+        .service(compliance::coverage)
         .service(system::health);
 }
 

@@ -241,7 +241,11 @@ pub(crate) fn new_policy(
         model_id: model_id.to_owned(),
         audit_frequency: p.audit_frequency,
         baseline_strategy: p.baseline_strategy,
-        audit_scope: p.audit_scope.unwrap_or_default(),
+        // Asking for active audits without a scope means wanting their security checks.
+        audit_scope: p.audit_scope.unwrap_or(AuditScope {
+            active_security: p.active_audit_enabled,
+            ..AuditScope::default()
+        }),
         policy_reference: p.policy_reference.clone(),
         active_audit_enabled: p.active_audit_enabled,
         thresholds: p.thresholds.clone(),

@@ -192,7 +192,8 @@ pub async fn update(
     if let Some(r) = &u.policy_reference {
         check_reference(state.runner.sources(), r.as_ref())?;
     }
-    let changes = PolicyChanges {
+    let enables_active = u.active_audit_enabled == Some(true) && u.audit_scope.is_none();
+    let mut changes = PolicyChanges {
         audit_frequency: u.audit_frequency,
         baseline_strategy: u.baseline_strategy,
         audit_scope: u.audit_scope,
@@ -203,6 +204,14 @@ pub async fn update(
     };
     let p = write(&state, move |c| {
         visible_policy(c, &caller, id)?;
+        // Enabling active audits without a new scope brings their security checks into scope,
+        // as on creation; otherwise the scheduler would never probe.
+        if enables_active && let Some(cur) = policies::get(c, id)? {
+            changes.audit_scope = Some(AuditScope {
+                active_security: true,
+                ..cur.audit_scope
+            });
+        }
         let p = policies::update(c, id, &changes)?;
         log_policy(c, &caller, "policy.update", &p)?;
         Ok(p)

@@ -558,6 +558,27 @@ pub fn latest_finished(
         .transpose()
 }
 
+/// The model's latest finished runs of `audit_type`, newest first (at most `limit`): the run
+/// history that compliance process checks read (overdue audits, unreadable sources).
+pub fn recent_finished(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    audit_type: AuditType,
+    limit: i64,
+) -> Result<Vec<AuditRun>, StoreError> {
+    audit_runs::table
+        .filter(audit_runs::model_id.eq(model_id))
+        .filter(audit_runs::audit_type.eq(audit_type.as_str()))
+        .filter(audit_runs::run_state.eq(RunState::Finished.as_str()))
+        .order(audit_runs::id.desc())
+        .limit(limit)
+        .select(RunRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuditRun::try_from)
+        .collect()
+}
+
 /// Makes a finished audit's profile the model's baseline. Only audits that stored a profile
 /// (passive audits that read evidence) can be approved.
 pub fn approve(
