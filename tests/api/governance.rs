@@ -199,12 +199,33 @@ fn login_tokens_expire_and_guessing_locks() {
                 &json!({"username": "alice", "password": "guess"}),
             )
             .detail(401);
-        assert_eq!(e, "wrong username or password");
+        assert_eq!(e, "wrong username or password, or the account is locked");
     }
+    // Locked: even the right password is refused, with the same words as any failure.
     let e = anon
         .post("/auth/login", &json!({"username": "alice", "password": pw}))
         .detail(401);
-    assert!(e.contains("locked"), "{e}");
+    assert_eq!(e, "wrong username or password, or the account is locked");
+    // Parallel guesses all count: none of them can clear the lock another one set.
+    s.post(
+        "/users",
+        &json!({"username": "bob", "password": pw, "role": "viewer"}),
+    )
+    .ok(201);
+    std::thread::scope(|sc| {
+        for i in 0..7 {
+            let anon = s.as_(None);
+            sc.spawn(move || {
+                anon.post(
+                    "/auth/login",
+                    &json!({"username": "bob", "password": format!("wrong{i}")}),
+                )
+                .detail(401);
+            });
+        }
+    });
+    anon.post("/auth/login", &json!({"username": "bob", "password": pw}))
+        .detail(401);
     // Rate limit per address (20 a minute): some of these are refused with 429.
     let mut limited = 0;
     for _ in 0..20 {

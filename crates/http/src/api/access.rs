@@ -109,27 +109,19 @@ pub async fn login(
     let b = body.into_inner();
     let name = b.username.clone();
     let user = read(&state, move |c| access::user_by_name(c, &name)).await?;
-    let wrong = || ApiError::unauthorized("wrong username or password");
-    let Some(user) = user else {
-        // Same work as a real check, so that timing does not tell which usernames exist.
-        let password = b.password;
-        web::block(move || {
-            if let Some(h) = DUMMY_HASH.as_deref() {
-                auth::verify_password(&password, h);
-            }
-        })
+    // One answer for every failure (unknown user, wrong password, locked account), after the
+    // same argon2 work, so that neither text nor timing tells which usernames exist.
+    let wrong = || ApiError::unauthorized("wrong username or password, or the account is locked");
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .or_else(|| DUMMY_HASH.clone());
+    let password = b.password;
+    let ok = web::block(move || hash.is_some_and(|h| auth::verify_password(&password, &h)))
         .await?;
+    let Some(user) = user else {
         return Err(wrong());
     };
-    let now = audit_store::now();
-    if user.user.locked_until.is_some_and(|t| t > now) {
-        return Err(ApiError::unauthorized(
-            "the account is locked after repeated wrong passwords; try again later",
-        ));
-    }
-    let hash = user.password_hash.clone();
-    let password = b.password;
-    let ok = web::block(move || auth::verify_password(&password, &hash)).await?;
     let uid = user.user.user_id.clone();
     if !ok {
         let max = state.config.login_max_failures;
@@ -139,17 +131,25 @@ pub async fn login(
         tracing::warn!(username = %user.user.username, locked, "login failed");
         return Err(wrong());
     }
+    let now = audit_store::now();
     let token = format!("ses_{}", auth::random_hex(32)?);
     let token_hash = auth::sha256_hex(&token);
     let ttl = chrono::Duration::from_std(state.config.token_ttl)
         .unwrap_or_else(|_| chrono::Duration::hours(1));
     let expires_at = now + ttl;
     let u = user.user.clone();
-    write(&state, move |c| {
-        access::login_succeeded(c, &uid)?;
-        access::create_session(c, &token_hash, &uid, expires_at)
+    let opened = write(&state, move |c| {
+        if !access::login_succeeded(c, &uid)? {
+            return Ok(false);
+        }
+        access::create_session(c, &token_hash, &uid, expires_at)?;
+        Ok(true)
     })
     .await?;
+    if !opened {
+        tracing::warn!(username = %u.username, "login refused: account locked");
+        return Err(wrong());
+    }
     tracing::info!(username = %u.username, "logged in");
     Ok(HttpResponse::Ok().json(Token {
         access_token: token,

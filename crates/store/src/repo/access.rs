@@ -133,7 +133,7 @@ pub fn create_user(
         )));
     }
     let id = format!("usr_{}", &super::tenants::uuid_hex()[..16]);
-    diesel::insert_into(users::table)
+    let inserted = diesel::insert_into(users::table)
         .values((
             users::user_id.eq(&id),
             users::tenant_id.eq(tenant_id),
@@ -143,7 +143,16 @@ pub fn create_user(
             users::failed_logins.eq(0),
             users::created_at.eq(naive(crate::now())),
         ))
-        .execute(conn)?;
+        .execute(conn);
+    match inserted {
+        // Another request took the name between the check and the insert.
+        Err(e) if crate::is_unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "username '{username}' is taken"
+            )));
+        }
+        other => other?,
+    };
     Ok(user_by_id(conn, &id)?
         .ok_or_else(|| StoreError::NotFound(id))?
         .user)
@@ -190,37 +199,53 @@ pub fn delete_user(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreErro
     Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
 }
 
-/// Records a wrong password; locks the account for `lock` after `max_failures` in a row.
-/// Returns whether the account is now locked.
+/// Records a wrong password; locks the account for `lock` when this makes `max_failures` in a
+/// row. Call inside `Store::write`: the increment is one UPDATE (on PostgreSQL it holds the row,
+/// so concurrent failures queue and all count), and a failure never clears a lock. Returns
+/// whether the account is now locked.
 pub fn login_failed(
     conn: &mut AnyConnection,
     id: &str,
     max_failures: i32,
     lock: chrono::Duration,
 ) -> Result<bool, StoreError> {
+    diesel::update(users::table.find(id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .execute(conn)?;
     let n: i32 = users::table
         .find(id)
         .select(users::failed_logins)
         .first(conn)?;
-    let n = n + 1;
-    let locked = n >= max_failures;
+    if n < max_failures {
+        return Ok(false);
+    }
     diesel::update(users::table.find(id))
         .set((
-            users::failed_logins.eq(if locked { 0 } else { n }),
-            users::locked_until.eq(locked.then(|| naive(crate::now() + lock))),
+            users::failed_logins.eq(0),
+            users::locked_until.eq(Some(naive(crate::now() + lock))),
         ))
         .execute(conn)?;
-    Ok(locked)
+    Ok(true)
 }
 
-pub fn login_succeeded(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
+/// After a right password: `false` (and nothing changed) while the account is locked, else
+/// clears the failure count. Call inside `Store::write`, so the lock is read where it is
+/// written.
+pub fn login_succeeded(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+    let locked: Option<chrono::NaiveDateTime> = users::table
+        .find(id)
+        .select(users::locked_until)
+        .first(conn)?;
+    if locked.is_some_and(|t| utc(t) > crate::now()) {
+        return Ok(false);
+    }
     diesel::update(users::table.find(id))
         .set((
             users::failed_logins.eq(0),
             users::locked_until.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// An API key as the API shows it (never the key or its hash).
