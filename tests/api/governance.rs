@@ -350,6 +350,40 @@ fn tenants_are_isolated(b: Backend) {
         &json!({"project_id": p["id"], "name": "intruder"}),
     )
     .detail(404);
+    // File evidence: each tenant reads only under `<root>/<tenant_id>/`.
+    let (ta_id, tb_id) = (ta["id"].as_str().unwrap(), tb["id"].as_str().unwrap());
+    std::fs::create_dir_all(s.evidence.join(ta_id)).unwrap();
+    std::fs::create_dir_all(s.evidence.join(tb_id)).unwrap();
+    std::fs::write(s.evidence.join(ta_id).join("preds.jsonl"), "{}\n").unwrap();
+    std::fs::write(s.evidence.join(tb_id).join("own.jsonl"), "{}\n").unwrap();
+    std::fs::write(s.evidence.join("system.jsonl"), "{}\n").unwrap();
+    let logs = |id: &str, path: String| {
+        model(
+            id,
+            "ml",
+            "logs",
+            json!({"type": "logs", "config": {"path": path}}),
+        )
+    };
+    bb.post("/models/register", &logs("g-own", "own.jsonl".into()))
+        .ok(201);
+    for path in [
+        format!("../{ta_id}/preds.jsonl"),
+        s.evidence
+            .join(ta_id)
+            .join("preds.jsonl")
+            .to_string_lossy()
+            .into_owned(),
+        s.evidence
+            .join("system.jsonl")
+            .to_string_lossy()
+            .into_owned(),
+    ] {
+        let e = bb
+            .post("/models/register", &logs("g-spy", path.clone()))
+            .detail(422);
+        assert!(e.contains("evidence"), "{path}: {e}");
+    }
     // Keys and users of the other tenant: not found either, and not creatable there.
     let u = a
         .post(
@@ -389,7 +423,7 @@ fn tenants_are_isolated(b: Backend) {
         );
     }
     let ov = bb.get("/dashboard/overview").ok(200);
-    assert_eq!(ov["total_models"], 0);
+    assert_eq!(ov["total_models"], 1, "only its own g-own");
     assert_eq!(ov["total_audits"], 0);
     let ov = a.get("/dashboard/overview").ok(200);
     assert_eq!(ov["total_models"], 2);

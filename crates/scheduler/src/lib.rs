@@ -475,20 +475,23 @@ impl Runner {
 
     fn evaluate(&self, run: &AuditRun) -> Result<audits::FinishRun, String> {
         if run.audit_type == AuditType::Active {
-            let (target, policy) = self
+            let (target, policy, tenant) = self
                 .store
                 .read(|c| {
                     Ok((
                         targets::get(c, &run.model_id)?,
                         policies::of_model(c, &run.model_id)?,
+                        audit_store::repo::tenants::tenant_of_model(c, &run.model_id)?,
                     ))
                 })
                 .map_err(|e| e.to_string())?;
             let target = target.ok_or_else(|| "the model has no active target".to_string())?;
+            let tenant =
+                tenant.ok_or_else(|| format!("model '{}' no longer exists", run.model_id))?;
             // Read again at each run: a referenced file may have changed since it was saved.
             let plan = reference::load(
                 policy.as_ref().and_then(|p| p.policy_reference.as_ref()),
-                &self.sources,
+                &self.sources.for_tenant(&tenant),
             )
             .and_then(|d| d.plan())
             .map_err(|e| format!("policy_reference: {e}"))?;
@@ -505,6 +508,8 @@ impl Runner {
             })
             .map_err(|e| e.to_string())?;
         let model = model.ok_or_else(|| format!("model '{}' no longer exists", run.model_id))?;
+        // File evidence and policy documents of this model's tenant only.
+        let tenant_sources = self.sources.for_tenant(&model.tenant_id);
         let thresholds = match policy.as_ref().and_then(|p| p.thresholds.clone()) {
             Some(v) => {
                 let t: Thresholds =
@@ -527,7 +532,7 @@ impl Runner {
         // Read again at each run: a referenced file may have changed since it was saved.
         let rule_set = reference::load(
             policy.as_ref().and_then(|p| p.policy_reference.as_ref()),
-            &self.sources,
+            &tenant_sources,
         )
         .and_then(|d| d.compliance_rules())
         .map_err(|e| format!("policy_reference: {e}"))?;
@@ -543,7 +548,7 @@ impl Runner {
         for s in &sources {
             let got: Result<Collected, String> = match s.source_type {
                 ConnectionType::Logs | ConnectionType::Batch | ConnectionType::Container => {
-                    self.sources.read_files(&s.config, window)
+                    tenant_sources.read_files(&s.config, window)
                 }
                 ConnectionType::Api => self.sources.fetch_summary(&s.config),
                 ConnectionType::Sample => {

@@ -54,6 +54,8 @@ pub struct SampleSourceConfig {
 pub struct SourcePolicy {
     /// Canonical evidence roots.
     roots: Vec<PathBuf>,
+    /// Set when these are one tenant's directories under the configured roots.
+    tenant: Option<String>,
     pub api_timeout: Duration,
     pub api_max_bytes: u64,
     /// Worker threads per evidence read (0: one per core).
@@ -72,6 +74,7 @@ impl SourcePolicy {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SourcePolicy {
             roots,
+            tenant: None,
             api_timeout: Duration::from_secs(10),
             api_max_bytes: 1 << 20,
             read_threads: 0,
@@ -82,6 +85,26 @@ impl SourcePolicy {
         &self.roots
     }
 
+    /// Where one tenant's file evidence and policy documents may come from: every root for the
+    /// system tenant (its admins operate the server), `<root>/<tenant_id>` for the others, so
+    /// that no tenant can name another's files. Tenant ids are generated (`tnt_` and hex), so
+    /// they are safe path segments.
+    pub fn for_tenant(&self, tenant: &str) -> SourcePolicy {
+        let mut p = self.clone();
+        if tenant != audit_store::repo::tenants::SYSTEM_TENANT {
+            p.roots = self
+                .roots
+                .iter()
+                .filter_map(|r| {
+                    let c = r.join(tenant).canonicalize().ok()?;
+                    c.starts_with(r).then_some(c)
+                })
+                .collect();
+            p.tenant = Some(tenant.to_owned());
+        }
+        p
+    }
+
     fn inside(&self, p: &Path) -> bool {
         self.roots.iter().any(|r| p.starts_with(r))
     }
@@ -90,10 +113,13 @@ impl SourcePolicy {
     /// evidence root. Returns the path to read.
     pub fn resolve(&self, raw: &str) -> Result<String, String> {
         if self.roots.is_empty() {
-            return Err(
-                "file evidence is disabled: no evidence root is configured (AUDITOR_EVIDENCE_ROOTS)"
+            return Err(match &self.tenant {
+                Some(t) => format!(
+                    "file evidence of tenant '{t}' is read from '<evidence root>/{t}/', and no evidence root has that directory"
+                ),
+                None => "file evidence is disabled: no evidence root is configured (AUDITOR_EVIDENCE_ROOTS)"
                     .into(),
-            );
+            });
         }
         let p = Path::new(raw);
         if p.components().any(|c| matches!(c, Component::ParentDir)) {

@@ -117,8 +117,7 @@ pub async fn login(
         .map(|u| u.password_hash.clone())
         .or_else(|| DUMMY_HASH.clone());
     let password = b.password;
-    let ok = web::block(move || hash.is_some_and(|h| auth::verify_password(&password, &h)))
-        .await?;
+    let ok = web::block(move || hash.is_some_and(|h| auth::verify_password(&password, &h))).await?;
     let Some(user) = user else {
         return Err(wrong());
     };

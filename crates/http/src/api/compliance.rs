@@ -35,6 +35,7 @@ pub async fn coverage(
 ) -> Result<HttpResponse, ApiError> {
     let model = filter.into_inner().model_id;
     let scope = caller.scope();
+    let tenant = caller.tenant_id.clone();
     let rows = read(&state, move |c| {
         if let Some(m) = &model {
             visible_model(c, &caller, m)?;
@@ -64,7 +65,7 @@ pub async fn coverage(
         Ok(rows)
     })
     .await?;
-    let sources = state.runner.sources().clone();
+    let sources = state.runner.sources().for_tenant(&tenant);
     // Policy references may be files: read them off the async workers.
     let cov = web::block(move || compute(&sources, &rows)).await??;
     Ok(HttpResponse::Ok().json(cov))

@@ -389,7 +389,8 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let project_id = body.project_id.clone();
-    let (mut new, sources, policy) = prepare(state.runner.sources(), body)?;
+    let (mut new, sources, policy) =
+        prepare(&state.runner.sources().for_tenant(&caller.tenant_id), body)?;
     let model_id = new.model_id.clone();
     let detail = write(&state, move |c| {
         let project = project_for(c, &caller, project_id.as_deref())?;
@@ -496,7 +497,7 @@ pub async fn update(
     let sources = u
         .evidence_sources
         .as_deref()
-        .map(|s| check_sources(state.runner.sources(), s))
+        .map(|s| check_sources(&state.runner.sources().for_tenant(&caller.tenant_id), s))
         .transpose()?;
     let changes = ModelChanges {
         name: u.name,

@@ -110,7 +110,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     check_model_id(&b.model_id)?;
-    let p = new_policy(state.runner.sources(), &b.model_id, &b.policy)?;
+    let p = new_policy(
+        &state.runner.sources().for_tenant(&caller.tenant_id),
+        &b.model_id,
+        &b.policy,
+    )?;
     let created = write(&state, move |c| {
         visible_model(c, &caller, &p.model_id)?;
         let created = policies::insert(c, &p)?;
@@ -190,7 +194,10 @@ pub async fn update(
         check_thresholds(t)?;
     }
     if let Some(r) = &u.policy_reference {
-        check_reference(state.runner.sources(), r.as_ref())?;
+        check_reference(
+            &state.runner.sources().for_tenant(&caller.tenant_id),
+            r.as_ref(),
+        )?;
     }
     let enables_active = u.active_audit_enabled == Some(true) && u.audit_scope.is_none();
     let mut changes = PolicyChanges {

@@ -115,14 +115,14 @@ async fn plan(
     let Some(id) = model_id else {
         return Plan::core().map_err(|e| ApiError::internal(&e));
     };
-    let policy = read(state, move |c| {
-        super::visible_model(c, &caller, &id)?;
-        policies::of_model(c, &id)
+    let (policy, tenant) = read(state, move |c| {
+        let m = super::visible_model(c, &caller, &id)?;
+        Ok((policies::of_model(c, &id)?, m.tenant_id))
     })
     .await?;
     audit_scheduler::reference::load(
         policy.as_ref().and_then(|p| p.policy_reference.as_ref()),
-        state.runner.sources(),
+        &state.runner.sources().for_tenant(&tenant),
     )
     .and_then(|d| d.plan())
     // The reference was valid when saved; a file changed since is the policy's problem.
