@@ -617,6 +617,32 @@ fn compliance_log_records_every_change(b: Backend) {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["entries_checked"], log["total"]);
 
+    // Verification while others write: appends past the head it read are not "tampering".
+    std::thread::scope(|sc| {
+        for t in 0..2 {
+            let s = &s;
+            sc.spawn(move || {
+                for i in 0..12 {
+                    s.post(
+                        "/models/register",
+                        &model(
+                            &format!("w{t}-{i}"),
+                            "ml",
+                            "sample",
+                            json!({"type": "sample"}),
+                        ),
+                    )
+                    .ok(201);
+                }
+            });
+        }
+        for _ in 0..25 {
+            let v = s.get("/compliance-log/verify").ok(200);
+            assert_eq!(v["valid"], true, "false alarm under concurrent writes: {v}");
+        }
+    });
+    assert_eq!(s.get("/compliance-log/verify").ok(200)["valid"], true);
+
     // The database refuses edits of the log.
     let sql = [
         "UPDATE compliance_log SET actor = 'mallory'",
@@ -638,7 +664,10 @@ fn compliance_log_records_every_change(b: Backend) {
         Backend::Postgres(_) => {
             use diesel::{Connection, PgConnection, RunQueryDsl};
             let mut c = PgConnection::establish(&s.db_url).unwrap();
-            for q in sql.into_iter().chain(["TRUNCATE compliance_log"]) {
+            for q in sql
+                .into_iter()
+                .chain(["TRUNCATE compliance_log", "TRUNCATE log_heads"])
+            {
                 let e = diesel::sql_query(q)
                     .execute(&mut c)
                     .unwrap_err()
@@ -657,33 +686,38 @@ fn tampering_is_detected() {
     use diesel::connection::SimpleConnection;
     use diesel::{Connection, sqlite::SqliteConnection};
     let cases = [
-        // (what, SQL, first broken position or None for "end missing")
+        // (what, SQL, Ok(first broken position) or Err(words of the reason))
         (
             "edit",
             "UPDATE compliance_log SET actor = 'mallory' WHERE tenant_seq = 3",
-            Some(3),
+            Ok(3),
         ),
         (
             "edit digest",
             "UPDATE compliance_log SET digest = 'x' || substr(digest, 2) WHERE tenant_seq = 5",
-            Some(5),
+            Ok(5),
         ),
         (
             "delete",
             "DELETE FROM compliance_log WHERE tenant_seq = 4",
-            Some(4),
+            Ok(4),
         ),
         (
             "reorder",
             "UPDATE compliance_log SET tenant_seq = -2 WHERE tenant_seq = 2; \
              UPDATE compliance_log SET tenant_seq = 2 WHERE tenant_seq = 3; \
              UPDATE compliance_log SET tenant_seq = 3 WHERE tenant_seq = -2",
-            Some(2),
+            Ok(2),
         ),
         (
             "delete last",
             "DELETE FROM compliance_log WHERE seq = (SELECT MAX(seq) FROM compliance_log)",
-            None,
+            Err("removed from its end"),
+        ),
+        (
+            "remove the head",
+            "DROP TRIGGER log_heads_no_delete; DELETE FROM log_heads",
+            Err("head record is missing"),
         ),
     ];
     for (what, sql, broken) in cases {
@@ -709,15 +743,12 @@ fn tampering_is_detected() {
         assert_eq!(v["valid"], false, "{what} went unnoticed: {v}");
         let chain = &v["chains"][0];
         match broken {
-            Some(pos) => {
+            Ok(pos) => {
                 assert_eq!(chain["first_broken_position"], pos, "{what}: {v}");
                 assert!(v["first_broken_seq"].is_i64(), "{what}: {v}");
             }
-            None => assert!(
-                chain["reason"]
-                    .as_str()
-                    .unwrap()
-                    .contains("removed from its end"),
+            Err(words) => assert!(
+                chain["reason"].as_str().unwrap().contains(words),
                 "{what}: {v}"
             ),
         }

@@ -254,6 +254,10 @@ pub struct ChainReport {
     /// Position in the tenant's chain where it breaks.
     pub first_broken_position: Option<i64>,
     pub reason: Option<String>,
+    /// The chain's last hash as recorded in its head. Keep it outside the database (a ticket,
+    /// a signed report): someone able to rewrite both the log and its head can cut the end off
+    /// unseen, but not past a hash kept elsewhere.
+    pub head_hash: String,
 }
 
 /// Re-computes every hash of the tenant's chain, in `seq` order, and compares the end with the
@@ -271,7 +275,13 @@ pub fn verify(conn: &mut AnyConnection, tenant_id: &str) -> Result<ChainReport, 
         first_broken_seq: None,
         first_broken_position: None,
         reason: None,
+        head_hash: head
+            .as_ref()
+            .map_or_else(|| GENESIS.to_owned(), |(_, h)| h.clone()),
     };
+    // The head is read first: entries appended while this runs lie beyond it and are left for
+    // the next verification, so concurrent writes never look like tampering.
+    let limit = head.as_ref().map_or(i64::MAX, |(n, _)| *n);
     let mut prev = GENESIS.to_owned();
     let mut expected_pos = 1i64;
     let mut after = 0i64;
@@ -282,8 +292,12 @@ pub fn verify(conn: &mut AnyConnection, tenant_id: &str) -> Result<ChainReport, 
         r.reason = Some(why);
     };
     loop {
+        if report.entries >= limit {
+            break;
+        }
         let batch: Vec<LogEntry> = compliance_log::table
             .filter(compliance_log::tenant_id.eq(tenant_id))
+            .filter(compliance_log::tenant_seq.le(limit))
             .filter(compliance_log::seq.gt(after))
             .order(compliance_log::seq.asc())
             .limit(1000)
@@ -330,8 +344,18 @@ pub fn verify(conn: &mut AnyConnection, tenant_id: &str) -> Result<ChainReport, 
             expected_pos += 1;
         }
     }
-    let (n, hash) = head.unwrap_or((0, GENESIS.to_owned()));
     let seen = report.entries;
+    let Some((n, hash)) = head else {
+        if seen > 0 {
+            broken(
+                &mut report,
+                None,
+                seen,
+                "the chain's head record is missing (log_heads was altered)".into(),
+            );
+        }
+        return Ok(report);
+    };
     if n != seen || hash != prev {
         broken(
             &mut report,
@@ -345,10 +369,17 @@ pub fn verify(conn: &mut AnyConnection, tenant_id: &str) -> Result<ChainReport, 
     Ok(report)
 }
 
-/// Tenants that have a chain.
+/// Tenants that have a chain: from the heads and from the entries, so that a removed head
+/// does not hide its chain from verification.
 pub fn chains(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
-    Ok(log_heads::table
-        .select(log_heads::tenant_id)
-        .order(log_heads::tenant_id.asc())
-        .load(conn)?)
+    let mut v: Vec<String> = log_heads::table.select(log_heads::tenant_id).load(conn)?;
+    v.extend(
+        compliance_log::table
+            .select(compliance_log::tenant_id)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    v.sort();
+    v.dedup();
+    Ok(v)
 }

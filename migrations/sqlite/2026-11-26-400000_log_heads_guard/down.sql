@@ -1,0 +1,2 @@
+DROP TRIGGER log_heads_no_rewind;
+DROP TRIGGER log_heads_no_delete;
