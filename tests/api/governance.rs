@@ -183,6 +183,25 @@ fn login_tokens_expire_and_guessing_locks() {
             &model("m", "ml", "sample", json!({"type": "sample"})),
         )
         .detail(403);
+    // Logout ends a session whichever way its token was sent (here as a bare header).
+    let t2 = anon
+        .post("/auth/login", &json!({"username": "alice", "password": pw}))
+        .ok(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = s
+        .client()
+        .post(s.url("/auth/logout"))
+        .header("authorization", &t2)
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    assert_eq!(out.json::<serde_json::Value>().unwrap()["deleted"], true);
+    s.as_(Some(&t2)).get("/auth/me").detail(401);
+    // Paths that match no route still need a credential (no encoding slips past the guard).
+    anon.get("/api/v1/rules/summar%79").detail(401);
+    anon.get("/no/such/route").detail(401);
     std::thread::sleep(std::time::Duration::from_millis(2600));
     s.as_(Some(&token)).get("/auth/me").detail(401);
 

@@ -224,8 +224,9 @@ impl RateLimiter {
     }
 }
 
-fn presented(req: &ServiceRequest) -> Option<String> {
-    let h = req.headers();
+/// The credential a request carries (`Authorization: Bearer …`, a bare `Authorization`
+/// value, or `X-API-Key`).
+pub fn presented_in(h: &actix_web::http::header::HeaderMap) -> Option<String> {
     if let Some(v) = h
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -240,6 +241,10 @@ fn presented(req: &ServiceRequest) -> Option<String> {
     h.get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned())
+}
+
+fn presented(req: &ServiceRequest) -> Option<String> {
+    presented_in(req.headers())
 }
 
 /// Looks a presented credential up: `None` when unknown, expired or revoked.
@@ -265,7 +270,10 @@ async fn identify(state: &web::Data<AppState>, token: String) -> Result<Option<C
             if k.last_used_at
                 .is_none_or(|t| now - t > chrono::Duration::minutes(1))
             {
-                store.write(|c| access::touch_key(c, &id))?;
+                // Bookkeeping only: a busy database must not turn a read into an error.
+                if let Err(e) = store.write(|c| access::touch_key(c, &id)) {
+                    tracing::debug!(error = %e, "last_used_at not updated");
+                }
             }
             return Ok(Some(Caller {
                 tenant_id: k.tenant_id,
@@ -299,8 +307,10 @@ pub async fn guard(
     let pattern = req.match_pattern();
     let need = match pattern.as_deref() {
         Some(p) => access(req.method(), p),
-        // No such route: the 404 handler answers.
-        None => Access::Public,
+        // The role table matches the raw path, routing the decoded one: a path that matches no
+        // pattern here still needs a credential, so that no encoding reaches a handler
+        // unchecked. Unknown paths then answer 401 before 404.
+        None => access(req.method(), req.path()),
     };
     let Access::Needs(role) = need else {
         return next

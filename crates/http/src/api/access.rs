@@ -167,17 +167,16 @@ pub async fn logout(
     req: HttpRequest,
     _caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().strip_prefix("Bearer "))
-        .map(|t| auth::sha256_hex(t.trim()));
+    let token = auth::presented_in(req.headers())
+        .filter(|t| t.starts_with("ses_"))
+        .map(|t| auth::sha256_hex(&t));
     let ended = match token {
         Some(h) => write(&state, move |c| access::end_session(c, &h)).await?,
         None => false,
     };
-    state.credentials.clear();
+    if ended {
+        state.credentials.clear();
+    }
     Ok(HttpResponse::Ok().json(Deleted {
         deleted: ended,
         detail: if ended {
