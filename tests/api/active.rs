@@ -62,6 +62,15 @@ fn active_audits(b: Backend) {
         s.put("/models/safe/active-target", &keep).ok(200)["has_secret"],
         true
     );
+    // ... but not when the URL changes: the secret never follows an edit to a new place.
+    let mut moved = keep.clone();
+    moved["url"] = json!("http://127.0.0.1:9/elsewhere");
+    assert_eq!(
+        s.put("/models/safe/active-target", &moved).ok(200)["has_secret"],
+        false
+    );
+    s.put("/models/safe/active-target", &target(&safe_url))
+        .ok(200);
 
     let run = |id: &str| {
         let r = s

@@ -381,6 +381,12 @@ fn run_now_approve_samples(b: Backend) {
         )
         .ok(200);
     assert_eq!(ap["audit_id"], id3);
+    // The credential is the approver of record; the name given is in the note.
+    assert!(
+        ap["approved_by"].as_str().unwrap().starts_with("key:key_"),
+        "{ap}"
+    );
+    assert_eq!(ap["note"], "on behalf of jane: new normal");
     assert_eq!(s.get("/models/smp").ok(200)["baseline_audit_id"], id3);
     let id2 = a2["audit_id"].as_str().unwrap();
     s.post(&format!("/audits/{id2}/approve"), &json!({}))

@@ -187,6 +187,15 @@ pub fn load(
                 if let Some(p) = &policy {
                     policies::insert(c, p)?;
                 }
+                audit_store::repo::log::record_for_model(
+                    c,
+                    &new.model_id,
+                    "system",
+                    "model.create",
+                    "model",
+                    &new.model_id,
+                    serde_json::json!({"model_id": new.model_id, "name": new.name, "demo": true}),
+                )?;
                 Ok(())
             })
             .with_context(|| format!("cannot register demo model '{id}'"))?;

@@ -223,16 +223,23 @@ pub async fn approve(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let b = body.map(|b| b.into_inner()).unwrap_or_default();
-    let by = match &b.approved_by {
-        Some(who) if who.trim().is_empty() || who.len() > 128 => {
-            return Err(ApiError::invalid("approved_by must be 1–128 characters"));
-        }
-        Some(who) => format!("{} for {who}", caller.actor),
-        None => caller.actor.clone(),
+    if b.approved_by
+        .as_ref()
+        .is_some_and(|who| who.trim().is_empty() || who.len() > 128)
+    {
+        return Err(ApiError::invalid("approved_by must be 1–128 characters"));
+    }
+    // The caller is the approver of record (and the log's actor); a name given on whose behalf
+    // goes into the note.
+    let by = caller.actor.clone();
+    let note = match (&b.approved_by, b.note.as_deref()) {
+        (Some(who), Some(n)) => Some(format!("on behalf of {who}: {n}")),
+        (Some(who), None) => Some(format!("on behalf of {who}")),
+        (None, n) => n.map(str::to_owned),
     };
     let a = write(&state, move |c| {
         visible_audit(c, &caller, &id)?;
-        audits::approve(c, &id, &by, b.note.as_deref())
+        audits::approve(c, &id, &by, note.as_deref())
     })
     .await?;
     tracing::info!(audit_id = %a.audit_id, model_id = %a.model_id, approved_by = %a.approved_by, "baseline approved");

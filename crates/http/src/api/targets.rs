@@ -126,7 +126,11 @@ pub async fn put_target(
     check(&t)?;
     let view = write(&state, move |c| {
         visible_model(c, &caller, &id)?;
-        let kept = targets::get(c, &id)?.and_then(|old| old.secret);
+        // A stored secret is kept only for the same URL and header: otherwise an edit could
+        // send it somewhere new without whoever set it knowing.
+        let kept = targets::get(c, &id)?
+            .filter(|old| old.url == t.url && old.auth_header == t.auth_header)
+            .and_then(|old| old.secret);
         let target = targets::ActiveTarget {
             model_id: id.clone(),
             url: t.url,

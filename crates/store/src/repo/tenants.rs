@@ -65,6 +65,18 @@ pub fn uuid_hex() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// A unique violation (another request won the race between check and insert) is a conflict.
+pub(crate) fn conflict_if_taken(
+    e: diesel::result::Error,
+    what: impl FnOnce() -> String,
+) -> StoreError {
+    if crate::is_unique_violation(&e) {
+        StoreError::Conflict(what())
+    } else {
+        e.into()
+    }
+}
+
 /// Creates a tenant (409 when the name is taken).
 pub fn create(conn: &mut AnyConnection, name: &str) -> Result<Tenant, StoreError> {
     let taken: i64 = tenants::table
@@ -84,7 +96,8 @@ pub fn create(conn: &mut AnyConnection, name: &str) -> Result<Tenant, StoreError
             tenants::name.eq(name),
             tenants::created_at.eq(naive(at)),
         ))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| conflict_if_taken(e, || format!("tenant '{name}' already exists")))?;
     get(conn, &id)?.ok_or_else(|| StoreError::NotFound(id))
 }
 
@@ -137,7 +150,8 @@ pub fn create_project(
             projects::task_type.eq(task_type),
             projects::created_at.eq(naive(crate::now())),
         ))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| conflict_if_taken(e, || format!("project '{name}' already exists")))?;
     get_project(conn, &id)?.ok_or_else(|| StoreError::NotFound(id))
 }
 
@@ -196,7 +210,21 @@ pub fn default_project(conn: &mut AnyConnection, tenant_id: &str) -> Result<Proj
         .optional()?;
     match found {
         Some(p) => Ok(project(p)),
-        None => create_project(conn, tenant_id, "default", "classification"),
+        None => {
+            let p = create_project(conn, tenant_id, "default", "classification")?;
+            super::log::append(
+                conn,
+                &super::log::Change {
+                    tenant_id,
+                    actor: "system",
+                    action: "project.create",
+                    object_type: "project",
+                    object_id: &p.project_id,
+                    change: serde_json::json!({"name": p.name, "task_type": p.task_type}),
+                },
+            )?;
+            Ok(p)
+        }
     }
 }
 

@@ -117,7 +117,15 @@ pub fn create(conn: &mut AnyConnection, v: &NewVersion<'_>) -> Result<ModelVersi
             model_versions::created_by.eq(v.created_by),
             model_versions::created_at.eq(naive(now)),
         ))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| {
+            super::tenants::conflict_if_taken(e, || {
+                format!(
+                    "model '{}' already has version '{}'",
+                    v.model_id, v.version_tag
+                )
+            })
+        })?;
     if v.make_current {
         diesel::update(ai_models::table.filter(ai_models::model_id.eq(v.model_id)))
             .set((
