@@ -10,6 +10,7 @@ mod audits;
 mod compliance;
 mod concurrency;
 mod errors;
+mod events;
 mod governance;
 mod openapi;
 mod privacy;

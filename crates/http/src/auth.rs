@@ -244,7 +244,16 @@ pub fn presented_in(h: &actix_web::http::header::HeaderMap) -> Option<String> {
 }
 
 fn presented(req: &ServiceRequest) -> Option<String> {
-    presented_in(req.headers())
+    presented_in(req.headers()).or_else(|| {
+        // Browsers' EventSource and WebSocket cannot send headers: the event routes alone
+        // also take the credential as `?access_token=`.
+        if !req.path().starts_with("/events") {
+            return None;
+        }
+        web::Query::<HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("access_token").cloned())
+    })
 }
 
 /// Looks a presented credential up: `None` when unknown, expired or revoked.

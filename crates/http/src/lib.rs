@@ -113,6 +113,7 @@ impl AppState {
         (name = "findings", description = "Findings of audits"),
         (name = "dashboard", description = "Aggregates for dashboards"),
         (name = "rules", description = "Security rules of active audits"),
+        (name = "events", description = "Live events over Server-Sent Events and WebSocket"),
         (name = "access", description = "Login, users, API keys, tenants and projects"),
         (name = "compliance", description = "The tamper-evident compliance log and compliance coverage by regulation"),
         (name = "system", description = "Health")

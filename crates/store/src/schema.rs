@@ -253,7 +253,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        tenant_id -> Text,
+        kind -> Text,
+        model_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    events,
     tenants,
     projects,
     users,

@@ -178,6 +178,14 @@ pub async fn set_status(
                     "audit_id": cur.audit_id}),
             },
         )?;
+        audit_store::repo::events::emit(
+            c,
+            &cur.model_id,
+            "finding.updated",
+            serde_json::json!({"finding_id": id, "audit_id": cur.audit_id,
+                "model_id": cur.model_id, "from": cur.status, "status": b.status,
+                "actor": caller.actor}),
+        )?;
         Ok(f)
     })
     .await?;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod audits;
 pub mod compliance;
 pub mod dashboard;
+pub mod events;
 pub mod findings;
 pub mod governance;
 pub mod models;
@@ -60,6 +61,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(access::get_project)
         .service(access::create_wizard_model)
         .service(access::list_wizard_models)
+        .service(events::sse)
+        .service(events::ws)
         .service(governance::list)
         .service(governance::export)
         .service(governance::verify)

@@ -173,6 +173,14 @@ pub fn claim(conn: &mut AnyConnection, r: &NewRun) -> Result<Option<AuditRun>, S
                     "trigger": r.trigger.as_str(), "scheduled_at": r.scheduled_at,
                     "model_version": r.model_version}),
             )?;
+            super::events::emit(
+                conn,
+                &r.model_id,
+                "audit.started",
+                serde_json::json!({"audit_id": r.audit_id, "model_id": r.model_id,
+                    "audit_type": r.audit_type.as_str(), "trigger": r.trigger.as_str(),
+                    "scheduled_at": r.scheduled_at}),
+            )?;
             get(conn, &r.audit_id)
         }
     }
@@ -245,6 +253,30 @@ pub fn finish(conn: &mut AnyConnection, f: &FinishRun) -> Result<AuditRun, Store
             .execute(conn)?;
     }
     insert_findings(conn, &f.audit_id, &run.model_id, f.executed_at, &f.findings)?;
+    for x in super::findings::of_audit(conn, &f.audit_id)? {
+        super::events::emit(
+            conn,
+            &run.model_id,
+            "finding.created",
+            serde_json::json!({"finding_id": x.id, "audit_id": x.audit_id, "model_id": x.model_id,
+                "category": x.finding.category.as_str(), "severity": x.finding.severity.as_str(),
+                "rule_id": x.finding.rule_id, "metric_name": x.finding.metric_name,
+                "description": x.finding.description, "status": x.status}),
+        )?;
+    }
+    super::events::emit(
+        conn,
+        &run.model_id,
+        "audit.completed",
+        serde_json::json!({"audit_id": f.audit_id, "model_id": run.model_id,
+            "audit_type": run.audit_type.as_str(),
+            "execution_status": f.execution_status.as_str(),
+            "audit_result": f.audit_result.map(|r| r.as_str()),
+            "drift_score": f.summary.as_ref().map(|s| s.drift_score),
+            "bias_score": f.summary.as_ref().map(|s| s.bias_score),
+            "risk_score": f.summary.as_ref().map(|s| s.risk_score),
+            "total_findings": f.findings.len(), "reason": f.execution_reason}),
+    )?;
     super::log::record_for_model(
         conn,
         &run.model_id,
@@ -423,6 +455,14 @@ pub fn close_interrupted(
                 "audit",
                 audit_id,
                 serde_json::json!({"execution_status": "FAILED", "reason": "interrupted"}),
+            )?;
+            super::events::emit(
+                conn,
+                model_id,
+                "audit.completed",
+                serde_json::json!({"audit_id": audit_id, "model_id": model_id,
+                    "execution_status": "FAILED", "audit_result": null, "total_findings": 0,
+                    "reason": "interrupted"}),
             )?;
         }
     }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audits;
 pub mod dashboard;
+pub mod events;
 pub mod findings;
 pub mod log;
 pub mod models;

@@ -1,0 +1,93 @@
+//! `events`: what live clients are told (`audit.started`, `audit.completed`,
+//! `finding.created`, `finding.updated`), written in the transaction of the change itself, so
+//! an event exists exactly when its change does. Ids only grow: a client that reconnects asks
+//! for what came after the last id it saw.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::records::{json, naive, utc};
+use crate::schema::events;
+use crate::{AnyConnection, StoreError};
+
+/// One event as clients receive it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    pub id: i64,
+    /// `audit.started`, `audit.completed`, `finding.created` or `finding.updated`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub tenant_id: String,
+    pub model_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Records an event about `model_id` for its tenant (call inside `Store::write`).
+pub fn emit(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    kind: &str,
+    data: serde_json::Value,
+) -> Result<(), StoreError> {
+    let tenant = super::tenants::tenant_of_model(conn, model_id)?
+        .unwrap_or_else(|| super::tenants::SYSTEM_TENANT.to_owned());
+    diesel::insert_into(events::table)
+        .values((
+            events::tenant_id.eq(tenant),
+            events::kind.eq(kind),
+            events::model_id.eq(model_id),
+            events::payload.eq(data.to_string()),
+            events::created_at.eq(naive(crate::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Events after `after`, oldest first, of one tenant (`None`: every tenant), at most `limit`.
+pub fn since(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let mut q = events::table.filter(events::id.gt(after)).into_boxed();
+    if let Some(t) = tenant {
+        q = q.filter(events::tenant_id.eq(t.to_owned()));
+    }
+    q.order(events::id.asc())
+        .limit(limit.clamp(1, 1000))
+        .select((
+            events::id,
+            events::tenant_id,
+            events::kind,
+            events::model_id,
+            events::payload,
+            events::created_at,
+        ))
+        .load::<(i64, String, String, String, String, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|r| {
+            Ok(Event {
+                id: r.0,
+                tenant_id: r.1,
+                kind: r.2,
+                model_id: r.3,
+                data: json(&r.4, "event payload")?,
+                created_at: utc(r.5),
+            })
+        })
+        .collect()
+}
+
+/// The newest event id (0 when there is none): where a client that asks for no history starts.
+pub fn latest_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    use diesel::dsl::max;
+    Ok(events::table
+        .select(max(events::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
