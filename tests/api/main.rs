@@ -11,6 +11,7 @@ mod compliance;
 mod concurrency;
 mod errors;
 mod events;
+mod frontend;
 mod governance;
 mod openapi;
 mod privacy;

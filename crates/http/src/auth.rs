@@ -92,7 +92,8 @@ pub fn access(method: &Method, pattern: &str) -> Access {
             "/models/{model_id}/audits"
             | "/audits/{audit_id}/approve"
             | "/models/{model_id}/samples"
-            | "/findings/{finding_id}/status",
+            | "/findings/{finding_id}/status"
+            | "/api/v1/audit",
         ) => Needs(Role::Auditor),
         ("POST", "/auth/logout") | ("GET", _) => Needs(Role::Viewer),
         _ => Needs(Role::Admin),

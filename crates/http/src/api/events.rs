@@ -208,11 +208,7 @@ pub async fn ws(
         use futures_util::StreamExt;
         while let Some(Ok(msg)) = incoming.next().await {
             match msg {
-                actix_ws::Message::Ping(p) => {
-                    if replies.pong(&p).await.is_err() {
-                        break;
-                    }
-                }
+                actix_ws::Message::Ping(p) if replies.pong(&p).await.is_err() => break,
                 actix_ws::Message::Close(_) => break,
                 _ => {}
             }

@@ -6,6 +6,7 @@ pub mod compliance;
 pub mod dashboard;
 pub mod events;
 pub mod findings;
+pub mod frontend;
 pub mod governance;
 pub mod models;
 pub mod policies;
@@ -61,6 +62,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(access::get_project)
         .service(access::create_wizard_model)
         .service(access::list_wizard_models)
+        .service(frontend::list)
+        .service(frontend::get)
+        .service(frontend::start)
         .service(events::sse)
         .service(events::ws)
         .service(governance::list)
