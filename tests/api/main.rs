@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod frontend;
 mod governance;
+mod notify;
 mod openapi;
 mod privacy;
 mod registry;

@@ -86,7 +86,9 @@ pub fn access(method: &Method, pattern: &str) -> Access {
     }
     match (method.as_str(), pattern) {
         (_, "/health" | "/openapi.json") | ("POST", "/auth/login") => Public,
-        ("GET", "/users" | "/api-keys") => Needs(Role::Admin),
+        ("GET", "/users" | "/api-keys" | "/webhooks" | "/webhooks/{id}/deliveries") => {
+            Needs(Role::Admin)
+        }
         (
             "POST",
             "/models/{model_id}/audits"

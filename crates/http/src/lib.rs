@@ -114,6 +114,7 @@ impl AppState {
         (name = "dashboard", description = "Aggregates for dashboards"),
         (name = "rules", description = "Security rules of active audits"),
         (name = "events", description = "Live events over Server-Sent Events and WebSocket"),
+        (name = "notifications", description = "Webhook targets and their deliveries"),
         (name = "frontend", description = "The existing frontend's audit routes, in its field names"),
         (name = "access", description = "Login, users, API keys, tenants and projects"),
         (name = "compliance", description = "The tamper-evident compliance log and compliance coverage by regulation"),

@@ -10,6 +10,7 @@
 
 pub mod active;
 pub mod compliance;
+pub mod notify;
 pub mod period;
 pub mod reference;
 pub mod sources;
@@ -54,6 +55,8 @@ pub struct SchedulerConfig {
     /// A run still `running` this long after its claim is closed as interrupted (its
     /// instance died). On SQLite, one server per file, every running run is closed at start.
     pub run_timeout: Duration,
+    /// Webhook delivery.
+    pub notify: notify::NotifyConfig,
 }
 
 impl Default for SchedulerConfig {
@@ -64,6 +67,7 @@ impl Default for SchedulerConfig {
             time_scale: TimeScale::default(),
             batch: 32,
             run_timeout: Duration::from_secs(30 * 60),
+            notify: notify::NotifyConfig::default(),
         }
     }
 }
@@ -158,6 +162,14 @@ impl Scheduler {
                 .map_err(|e| StoreError::Pool(format!("cannot start worker: {e}")))?;
             threads.push(handle);
         }
+        // Notifications go out whether or not this instance schedules audits.
+        let notifier = notify::start(
+            runner.store.clone(),
+            config.notify.clone(),
+            Arc::clone(&stop),
+        )
+        .map_err(|e| StoreError::Pool(format!("cannot start webhook delivery: {e}")))?;
+        threads.push(notifier);
         if tick {
             let runner = Arc::clone(&runner);
             let stop = Arc::clone(&stop);

@@ -264,7 +264,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        tenant_id -> Text,
+        name -> Text,
+        url -> Text,
+        style -> Text,
+        secret -> Text,
+        model_id -> Nullable<Text>,
+        results -> Text,
+        min_severity -> Nullable<Text>,
+        enabled -> Bool,
+        last_event_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        event_type -> Text,
+        attempt -> Integer,
+        ok -> Bool,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    webhooks,
+    webhook_deliveries,
     events,
     tenants,
     projects,

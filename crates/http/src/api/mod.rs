@@ -13,6 +13,7 @@ pub mod policies;
 pub mod rules;
 pub mod system;
 pub mod targets;
+pub mod webhooks;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use audit_store::{AnyConnection, Paging, StoreError, repo::MAX_LIMIT};
@@ -65,6 +66,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(frontend::list)
         .service(frontend::get)
         .service(frontend::start)
+        .service(webhooks::create)
+        .service(webhooks::list)
+        .service(webhooks::remove)
+        .service(webhooks::deliveries)
+        .service(webhooks::test)
         .service(events::sse)
         .service(events::ws)
         .service(governance::list)

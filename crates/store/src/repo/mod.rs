@@ -13,6 +13,7 @@ pub mod samples;
 pub mod targets;
 pub mod tenants;
 pub mod versions;
+pub mod webhooks;
 
 /// Largest page a list returns.
 pub const MAX_LIMIT: i64 = 500;
