@@ -9,6 +9,7 @@ mod active;
 mod audits;
 mod compliance;
 mod concurrency;
+mod dashboards;
 mod errors;
 mod events;
 mod frontend;

@@ -68,7 +68,8 @@ pub fn wanted(h: &Webhook, e: &Event) -> bool {
     }
 }
 
-fn headline(e: &Event) -> String {
+/// One line that says what happened.
+pub fn headline(e: &Event) -> String {
     let d = &e.data;
     match e.kind.as_str() {
         "audit.completed" => format!(
@@ -88,6 +89,20 @@ fn headline(e: &Event) -> String {
             d["category"].as_str().unwrap_or("?"),
             e.model_id,
             d["description"].as_str().unwrap_or("")
+        ),
+        "audit.started" => format!(
+            "Audit {} of {} started ({}, {})",
+            d["audit_id"].as_str().unwrap_or("?"),
+            e.model_id,
+            d["audit_type"].as_str().unwrap_or("?"),
+            d["trigger"].as_str().unwrap_or("?")
+        ),
+        "finding.updated" => format!(
+            "Finding {} on {} moved to {} by {}",
+            d["finding_id"],
+            e.model_id,
+            d["status"].as_str().unwrap_or("?"),
+            d["actor"].as_str().unwrap_or("?")
         ),
         other => format!("{other} on {}", e.model_id),
     }

@@ -81,3 +81,148 @@ pub async fn model(
     })
     .await
 }
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// `week` (default, Monday-based), `month` or `quarter`.
+    pub granularity: Option<String>,
+    /// How many periods back, this one included (default 12, at most 120).
+    pub periods: Option<u32>,
+    /// One model only (default: every model the caller sees).
+    pub model_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Series {
+    pub granularity: String,
+    pub model_id: Option<String>,
+    pub points: Vec<audit_store::repo::series::SeriesPoint>,
+}
+
+/// Score and finding series for charts: mean drift, bias and risk of judged passive audits,
+/// and findings by severity, category and (current) status, per week, month or quarter.
+#[utoipa::path(
+    tag = "dashboard",
+    params(SeriesParams),
+    responses((status = 200, body = Series), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody))
+)]
+#[get("/dashboard/series")]
+pub async fn series(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    params: web::Query<SeriesParams>,
+) -> Result<HttpResponse, ApiError> {
+    use audit_store::repo::series::{self, Granularity};
+    let p = params.into_inner();
+    let name = p.granularity.unwrap_or_else(|| "week".into());
+    let g = Granularity::parse(&name).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "granularity '{name}' is not one of week, month, quarter"
+        ))
+    })?;
+    let periods = p.periods.unwrap_or(12);
+    if !(1..=120).contains(&periods) {
+        return Err(ApiError::bad_request("periods must be between 1 and 120"));
+    }
+    let who = caller.clone();
+    let only = p.model_id;
+    cached(&state, &req, &caller, move |c| {
+        if let Some(m) = &only {
+            visible_model(c, &who, m)?;
+        }
+        let points = series::series(
+            c,
+            who.scope().as_deref(),
+            only.as_deref(),
+            g,
+            periods,
+            audit_store::now(),
+        )?;
+        Ok(Series {
+            granularity: name,
+            model_id: only,
+            points,
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TopParams {
+    /// How many (default 10, at most 100).
+    pub limit: Option<i64>,
+}
+
+/// The models with the highest risk in their latest judged audit.
+#[utoipa::path(
+    tag = "dashboard",
+    params(TopParams),
+    responses((status = 200, body = Vec<audit_store::repo::series::RiskyModel>))
+)]
+#[get("/dashboard/top-risk")]
+pub async fn top_risk(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    params: web::Query<TopParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = params.limit.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let scope = caller.scope();
+    cached(&state, &req, &caller, move |c| {
+        audit_store::repo::series::riskiest(c, scope.as_deref(), limit)
+    })
+    .await
+}
+
+/// One line of recent activity.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Activity {
+    pub id: i64,
+    /// The event type (`audit.started`, `audit.completed`, `finding.created`, `finding.updated`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub model_id: String,
+    pub text: String,
+    pub time: chrono::DateTime<chrono::Utc>,
+}
+
+/// What happened lately, newest first (the "Recent Activity" list).
+#[utoipa::path(
+    tag = "dashboard",
+    params(TopParams),
+    responses((status = 200, body = Vec<Activity>))
+)]
+#[get("/dashboard/activity")]
+pub async fn activity(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    params: web::Query<TopParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let scope = caller.scope();
+    cached(&state, &req, &caller, move |c| {
+        Ok(
+            audit_store::repo::events::recent(c, scope.as_deref(), limit)?
+                .into_iter()
+                .map(|e| Activity {
+                    text: audit_scheduler::notify::headline(&e),
+                    id: e.id,
+                    kind: e.kind,
+                    model_id: e.model_id,
+                    time: e.created_at,
+                })
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+}

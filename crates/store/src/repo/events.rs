@@ -91,3 +91,38 @@ pub fn latest_id(conn: &mut AnyConnection) -> Result<i64, StoreError> {
         .first::<Option<i64>>(conn)?
         .unwrap_or(0))
 }
+
+/// The newest `limit` events, newest first.
+pub fn recent(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let mut q = events::table.into_boxed();
+    if let Some(t) = tenant {
+        q = q.filter(events::tenant_id.eq(t.to_owned()));
+    }
+    q.order(events::id.desc())
+        .limit(limit.clamp(1, 200))
+        .select((
+            events::id,
+            events::tenant_id,
+            events::kind,
+            events::model_id,
+            events::payload,
+            events::created_at,
+        ))
+        .load::<(i64, String, String, String, String, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|r| {
+            Ok(Event {
+                id: r.0,
+                tenant_id: r.1,
+                kind: r.2,
+                model_id: r.3,
+                data: json(&r.4, "event payload")?,
+                created_at: utc(r.5),
+            })
+        })
+        .collect()
+}

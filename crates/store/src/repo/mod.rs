@@ -10,6 +10,7 @@ pub mod log;
 pub mod models;
 pub mod policies;
 pub mod samples;
+pub mod series;
 pub mod targets;
 pub mod tenants;
 pub mod versions;
