@@ -7,6 +7,7 @@ mod harness;
 
 mod active;
 mod audits;
+mod browser;
 mod compliance;
 mod concurrency;
 mod dashboards;
