@@ -14,4 +14,5 @@ mod governance;
 mod openapi;
 mod privacy;
 mod registry;
+mod report;
 mod rules;

@@ -8,6 +8,7 @@ pub mod findings;
 pub mod governance;
 pub mod models;
 pub mod policies;
+pub mod report;
 pub mod rules;
 pub mod system;
 pub mod targets;
@@ -41,6 +42,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audits::of_model)
         .service(audits::get)
         .service(audits::approve)
+        .service(report::html)
+        .service(report::html_v1)
         .service(findings::list)
         .service(findings::of_audit)
         .service(findings::set_status)
