@@ -34,7 +34,7 @@ const HISTORY_POINTS: i64 = 50;
     )
 )]
 #[get("/audits/{audit_id}/report.html")]
-pub async fn html(
+pub async fn audit_report_html(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
@@ -53,7 +53,7 @@ pub async fn html(
     )
 )]
 #[get("/api/v1/audit/{audit_id}/report/html")]
-pub async fn html_v1(
+pub async fn audit_report_html_v1(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
