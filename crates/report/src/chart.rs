@@ -248,21 +248,25 @@ pub(crate) fn selection_rates(title: &str, groups: &[GroupCount], min_group_size
 }
 
 /// Drift, bias and risk (÷ 100) over the model's audits; the audit of the report is marked.
-pub(crate) fn history(title: &str, points: &[HistoryPoint], this_audit: &str) -> String {
+/// `risk_only` for active audits, whose drift and bias are always 0.
+pub(crate) fn history(
+    title: &str,
+    points: &[HistoryPoint],
+    this_audit: &str,
+    risk_only: bool,
+) -> String {
     let plot = Plot { y_max: 1.0 };
     let mut out = String::new();
-    frame(
-        &mut out,
-        title,
-        "score",
-        plot,
-        &[
-            ("drift (0–1)", DRIFT_COLOR, false),
-            ("bias (0–1)", BIAS_COLOR, false),
-            ("risk ÷ 100", RISK_COLOR, false),
-            ("this audit", "#718096", true),
-        ],
-    );
+    let mut legend = vec![
+        ("drift (0–1)", DRIFT_COLOR, false),
+        ("bias (0–1)", BIAS_COLOR, false),
+        ("risk ÷ 100", RISK_COLOR, false),
+        ("this audit", "#718096", true),
+    ];
+    if risk_only {
+        legend.drain(..2);
+    }
+    frame(&mut out, title, "score", plot, &legend);
     let n = points.len().max(1);
     let step = (plot.x1() - plot.x0()) / n as f64;
     let x = |i: usize| plot.x0() + step * (i as f64 + 0.5);
@@ -287,7 +291,7 @@ pub(crate) fn history(title: &str, points: &[HistoryPoint], this_audit: &str) ->
         ("bias", BIAS_COLOR, |p| p.bias),
         ("risk ÷ 100", RISK_COLOR, |p| p.risk / 100.0),
     ];
-    for (name, color, value) in series {
+    for (name, color, value) in series.into_iter().skip(if risk_only { 2 } else { 0 }) {
         let pts: Vec<String> = points
             .iter()
             .enumerate()

@@ -127,6 +127,8 @@ impl GroupCount {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricRow {
     pub name: String,
+    /// A count: shown without decimals.
+    pub whole: bool,
     pub baseline: Option<f64>,
     pub current: Option<f64>,
 }

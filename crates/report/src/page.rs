@@ -40,7 +40,7 @@ pub fn render(r: &Report) -> String {
     header(&mut out, r, name);
     how_to_read(&mut out, r);
     scores(&mut out, r);
-    findings(&mut out, &r.findings);
+    findings(&mut out, &r.findings, is_active(r));
     match &r.content {
         Content::Passive(p) => passive(&mut out, p),
         Content::Active(a) => active(&mut out, a),
@@ -53,6 +53,10 @@ pub fn render(r: &Report) -> String {
         escape(&r.generated_at)
     );
     out
+}
+
+fn is_active(r: &Report) -> bool {
+    matches!(r.content, Content::Active(_))
 }
 
 fn badge(result: Option<&str>) -> (&'static str, &'static str, &'static str) {
@@ -93,11 +97,15 @@ fn header(out: &mut String, r: &Report, name: &str) {
         ("Result", opt(&r.audit_result, "none")),
         (
             "Evidence window",
-            format!(
-                "{} → {}",
-                opt(&r.window_start, "(start of evidence)"),
-                escape(&r.window_end)
-            ),
+            if is_active(r) {
+                "not applicable: active audits send probes and read no evidence".to_owned()
+            } else {
+                format!(
+                    "{} → {}",
+                    opt(&r.window_start, "(start of evidence)"),
+                    escape(&r.window_end)
+                )
+            },
         ),
         ("Baseline audit", opt(&r.baseline_audit_id, "none")),
         ("Why not SUCCESS", opt(&r.execution_reason, "—")),
@@ -126,18 +134,20 @@ fn how_to_read(out: &mut String, r: &Report) {
 fn scores(out: &mut String, r: &Report) {
     out.push_str(r#"<section id="scores"><h2>Scores</h2>"#);
     match &r.scores {
+        Some(s) if is_active(r) => {
+            let _ = write!(
+                out,
+                r#"<div class="scores"><div class="score"><span>Risk score (0–100)</span><b>{:.1}</b><span>severity-weighted share of failed rules</span></div></div><p class="missing">Drift and bias do not apply to an active audit.</p>"#,
+                s.risk
+            );
+        }
         Some(s) => {
             let _ = write!(
                 out,
-                r#"<div class="scores"><div class="score"><span>Drift score (0–1)</span><b>{}</b><span>largest Jensen–Shannon distance of labels or confidence</span></div><div class="score"><span>Bias score (0–1)</span><b>{}</b><span>largest selection-rate gap between groups</span></div><div class="score"><span>Risk score (0–100)</span><b>{:.1}</b><span>{}</span></div></div>"#,
+                r#"<div class="scores"><div class="score"><span>Drift score (0–1)</span><b>{}</b><span>largest Jensen–Shannon distance of labels or confidence</span></div><div class="score"><span>Bias score (0–1)</span><b>{}</b><span>largest selection-rate gap between groups</span></div><div class="score"><span>Risk score (0–100)</span><b>{:.1}</b><span>from the changes in confidence and outcome rate</span></div></div>"#,
                 num(Some(s.drift)),
                 num(Some(s.bias)),
                 s.risk,
-                if matches!(r.content, Content::Active(_)) {
-                    "severity-weighted share of failed rules"
-                } else {
-                    "from the changes in confidence and outcome rate"
-                }
             );
         }
         None => out.push_str(
@@ -147,7 +157,7 @@ fn scores(out: &mut String, r: &Report) {
     out.push_str("</section>");
 }
 
-fn findings(out: &mut String, rows: &[FindingRow]) {
+fn findings(out: &mut String, rows: &[FindingRow], active: bool) {
     let _ = write!(
         out,
         r#"<section id="findings"><h2>Findings ({})</h2>"#,
@@ -161,7 +171,12 @@ fn findings(out: &mut String, rows: &[FindingRow]) {
     }
     let mut sorted: Vec<&FindingRow> = rows.iter().collect();
     sorted.sort_by_key(|f| severity_rank(&f.severity));
-    out.push_str("<table><thead><tr><th>Severity</th><th>Category</th><th>Metric</th><th>Baseline</th><th>Current</th><th>Deviation</th><th>Description</th></tr></thead><tbody>");
+    // A security finding's "baseline" is the rule's allowed failure rate.
+    let _ = write!(
+        out,
+        "<table><thead><tr><th>Severity</th><th>Category</th><th>Metric</th><th>{}</th><th>Current</th><th>Deviation</th><th>Description</th></tr></thead><tbody>",
+        if active { "Allowed" } else { "Baseline" }
+    );
     for f in sorted {
         let sev = escape(&f.severity);
         let metric = match &f.rule_id {
@@ -362,12 +377,16 @@ fn passive(out: &mut String, p: &Passive) {
     if !p.metrics.is_empty() {
         out.push_str("<h3>Key metrics</h3><table><thead><tr><th>Metric</th><th>Baseline</th><th>Current</th></tr></thead><tbody>");
         for m in &p.metrics {
+            let show = |v: Option<f64>| match v {
+                Some(x) if m.whole && x.is_finite() => format!("{x:.0}"),
+                _ => num(v),
+            };
             let _ = write!(
                 out,
                 r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
                 escape(&m.name),
-                num(m.baseline),
-                num(m.current)
+                show(m.baseline),
+                show(m.current)
             );
         }
         out.push_str("</tbody></table>");
@@ -444,10 +463,16 @@ fn history(out: &mut String, r: &Report) {
             "Score history of the model",
             &r.history,
             &r.audit_id,
+            is_active(r),
         ));
         let _ = write!(
             out,
-            "<p>Drift, bias and risk (divided by 100 to share the axis) of the model's {} audits, oldest on the left; the dashed vertical line marks this audit.</p>",
+            "<p>{} of the model's {} audits, oldest on the left; the dashed vertical line marks this audit.</p>",
+            if is_active(r) {
+                "Risk (divided by 100)"
+            } else {
+                "Drift, bias and risk (divided by 100 to share the axis)"
+            },
             escape(&r.audit_type)
         );
     }

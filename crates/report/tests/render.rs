@@ -87,11 +87,20 @@ fn passive_report() -> Report {
                 ],
             }],
             min_group_size: 30,
-            metrics: vec![MetricRow {
-                name: "avg_confidence".into(),
-                baseline: Some(0.8),
-                current: Some(0.7),
-            }],
+            metrics: vec![
+                MetricRow {
+                    name: "rows".into(),
+                    whole: true,
+                    baseline: Some(1000.0),
+                    current: Some(1001.0),
+                },
+                MetricRow {
+                    name: "avg_confidence".into(),
+                    whole: false,
+                    baseline: Some(0.8),
+                    current: Some(0.7),
+                },
+            ],
         })),
         history: vec![
             HistoryPoint {
@@ -173,6 +182,9 @@ fn passive_report_is_escaped_self_contained_and_balanced() {
         assert!(html.contains(title), "missing {title}");
     }
     assert!(html.contains(r#"class="badge fail">FAIL"#));
+    // Counts without decimals, rates with three.
+    assert!(html.contains(r#"<td class="n">1001</td>"#));
+    assert!(html.contains(r#"<td class="n">0.700</td>"#));
 }
 
 #[test]
@@ -260,6 +272,9 @@ fn active_report_lists_rules_instead_of_distributions() {
     assert!(html.contains("leak.&lt;script&gt;"));
     assert!(html.find("canary leaked").unwrap() < html.find("refused 3 of 3").unwrap());
     assert!(!html.contains("Label distribution"));
+    assert!(html.contains("Drift and bias do not apply"));
+    assert!(html.contains("<th>Allowed</th>"));
+    assert!(!html.contains("drift (0–1)"), "history shows risk only");
     assert_self_contained(&html);
     assert_balanced(&html);
 }

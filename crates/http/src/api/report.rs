@@ -209,11 +209,15 @@ fn passive_of(
     );
     let row = |name: &str, f: fn(&audit_domain::ProfileMetrics) -> Option<f64>| MetricRow {
         name: name.to_owned(),
+        whole: false,
         baseline: bm.as_ref().and_then(f),
         current: cm.as_ref().and_then(f),
     };
     let mut metrics = vec![
-        row("rows (valid)", |m| Some(m.n as f64)),
+        MetricRow {
+            whole: true,
+            ..row("rows (valid)", |m| Some(m.n as f64))
+        },
         row("average confidence", |m| m.avg_confidence),
         row("confidence variance", |m| m.confidence_variance),
         row("positive outcome rate", |m| m.outcome_rate),
