@@ -174,3 +174,35 @@ fn active_report(b: Backend) {
     }
 }
 on_both!(active_report);
+
+/// Answers like a model that refuses, slowly, so that the audit is still running when asked.
+fn slow_refusal(system: &str, user: &str) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    fake_chat::refuse(system, user)
+}
+
+/// A report of a run in progress is 409 with a detail, and 200 once the run has finished.
+#[test]
+fn running_audit_report_is_409() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    s.post(
+        "/models/register",
+        &model("slow", "llm", "api", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let (url, _) = fake_chat::start(slow_refusal);
+    s.put(
+        "/models/slow/active-target",
+        &json!({"url": url, "model": "m", "requests_per_minute": 6000, "max_calls": 12}),
+    )
+    .ok(200);
+    let r = s
+        .post("/models/slow/audits?audit_type=active", &json!({}))
+        .ok(202);
+    let id = r["audit_id"].as_str().unwrap();
+    let d = s.get(&format!("/audits/{id}/report.html")).detail(409);
+    assert!(d.contains("still running"), "{d}");
+    s.wait_audit(id);
+    let (st, _) = fetch(&s, &format!("/audits/{id}/report.html"));
+    assert_eq!(st, 200);
+}
