@@ -19,4 +19,5 @@ mod notify;
 mod openapi;
 mod privacy;
 mod registry;
+mod report;
 mod rules;

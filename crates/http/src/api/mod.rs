@@ -10,6 +10,7 @@ pub mod frontend;
 pub mod governance;
 pub mod models;
 pub mod policies;
+pub mod report;
 pub mod rules;
 pub mod system;
 pub mod targets;
@@ -44,6 +45,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audits::of_model)
         .service(audits::get)
         .service(audits::approve)
+        .service(report::audit_report_html)
+        .service(report::audit_report_html_v1)
         .service(findings::list)
         .service(findings::of_audit)
         .service(findings::set_status)
