@@ -78,6 +78,18 @@ fn each_role_against_each_route() {
             );
             assert!(anon.body["detail"].is_string());
             for (role, k) in &keys {
+                if path == "/events" {
+                    // A stream that never ends: look at the status only.
+                    let st = reqwest::blocking::Client::new()
+                        .get(s.url(&url))
+                        .bearer_auth(k)
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16();
+                    assert!(st != 401 && st != 403, "GET /events as {role}: {st}");
+                    continue;
+                }
                 let r = s.as_(Some(k)).call(method, &url, &json!({}));
                 if rank(role) < rank(need) {
                     assert_eq!(r.status, 403, "{method} {path} as {role}: {}", r.text);
