@@ -126,6 +126,69 @@ fn passive_report(b: Backend) {
     assert_eq!(st, 200);
     assert!(alias.contains("Selection rate by gender") && alias.contains(id2));
 
+    // The PDF: same content, parses, has every finding's text.
+    for path in [
+        format!("/audits/{id2}/report.pdf"),
+        format!("/api/v1/audit/{id2}/report/pdf"),
+    ] {
+        let r = s.client().get(s.url(&path)).send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let bytes = r.bytes().unwrap();
+        let doc = lopdf::Document::load_mem(&bytes).unwrap();
+        let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+        let text = doc.extract_text(&pages).unwrap();
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for f in findings {
+            let d: String = f["description"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let head: String = d.chars().filter(char::is_ascii).take(40).collect();
+            assert!(
+                flat.contains(head.trim()),
+                "finding not in the PDF: {head}\n{flat}"
+            );
+        }
+        assert!(flat.contains("four-fifths"));
+    }
+    s.get("/audits/nope/report.pdf").detail(404);
+    // The page renders in a real browser; a screenshot is kept beside the test database.
+    if let Some(browser) = crate::browser::chromium() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("report.html");
+        std::fs::write(&file, &html).unwrap();
+        let shot = dir.path().join("report.png");
+        let out = std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--window-size=1280,2400",
+            ])
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("file://{}", file.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "{} bytes",
+            png.len()
+        );
+        let dom = crate::browser::dump_dom(browser, &format!("file://{}", file.display()));
+        assert!(dom.contains("Selection rate by gender"));
+    } else {
+        eprintln!("screenshot skipped: no chromium on this machine");
+    }
+
     // Unknown ids, and another tenant's audit, are 404 with a detail.
     s.get("/audits/nope/report.html").detail(404);
     s.get("/api/v1/audit/nope/report/html").detail(404);

@@ -8,9 +8,11 @@
 
 mod chart;
 mod page;
+mod pdf;
 
 pub use chart::{FOUR_FIFTHS, four_fifths};
 pub use page::render;
+pub use pdf::{PdfError, render_pdf};
 
 /// Everything the report shows about one audit.
 #[derive(Debug, Clone, Default, PartialEq)]

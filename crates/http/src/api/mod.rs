@@ -47,6 +47,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audits::approve)
         .service(report::audit_report_html)
         .service(report::audit_report_html_v1)
+        .service(report::audit_report_pdf)
+        .service(report::audit_report_pdf_v1)
         .service(findings::list)
         .service(findings::of_audit)
         .service(findings::set_status)

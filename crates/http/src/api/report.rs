@@ -61,6 +61,64 @@ pub async fn audit_report_html_v1(
     page(state, caller, path.into_inner()).await
 }
 
+/// The audit report as a PDF (the same content; the two main charts drawn).
+#[utoipa::path(
+    tag = "audits",
+    params(("audit_id" = String, Path, description = "The audit's identifier")),
+    responses(
+        (status = 200, description = "A PDF document", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "Still running: the report exists once the audit has finished", body = crate::ErrorBody)
+    )
+)]
+#[get("/audits/{audit_id}/report.pdf")]
+pub async fn audit_report_pdf(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    pdf(state, caller, path.into_inner()).await
+}
+
+/// The PDF at the path of the existing frontend ("Download PDF").
+#[utoipa::path(
+    tag = "audits",
+    params(("audit_id" = String, Path, description = "The audit's identifier")),
+    responses(
+        (status = 200, description = "A PDF document", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "Still running: the report exists once the audit has finished", body = crate::ErrorBody)
+    )
+)]
+#[get("/api/v1/audit/{audit_id}/report/pdf")]
+pub async fn audit_report_pdf_v1(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    pdf(state, caller, path.into_inner()).await
+}
+
+async fn pdf(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<HttpResponse, ApiError> {
+    let file = format!("audit-{id}.pdf");
+    let report = read(&state, move |c| load(c, &caller, &id)).await?;
+    // Laying out pages is CPU work: off the async workers.
+    let bytes = web::block(move || audit_report::render_pdf(&report))
+        .await?
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        ))
+        .body(bytes))
+}
+
 async fn page(
     state: web::Data<AppState>,
     caller: Caller,
