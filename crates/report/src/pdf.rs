@@ -332,6 +332,9 @@ fn selection_chart(w: &mut Writer, attr: &str, groups: &[crate::GroupCount], min
     w.y = y0 - 8.0;
 }
 
+/// Which score of a history point a line draws.
+type Pick = fn(&crate::HistoryPoint) -> f64;
+
 /// Drift, bias and risk/100 of the model's audits, oldest to newest.
 fn history_chart(w: &mut Writer, r: &Report) {
     if r.history.len() < 2 {
@@ -359,7 +362,7 @@ fn history_chart(w: &mut Writer, r: &Report) {
             y0 + (v.clamp(0.0, 1.0) as f32) * h,
         )
     };
-    let series: [(Color, fn(&crate::HistoryPoint) -> f64); 3] = [
+    let series: [(Color, Pick); 3] = [
         (rgb(0.2, 0.45, 0.75), |p| p.drift),
         (rgb(0.95, 0.55, 0.1), |p| p.bias),
         (rgb(0.82, 0.2, 0.2), |p| p.risk / 100.0),
