@@ -183,3 +183,48 @@ fn live_events(b: Backend) {
     assert!(theirs.try_recv().is_err(), "another tenant's events leaked");
 }
 on_both!(live_events);
+
+/// Events (and delivery records) older than the retention are removed.
+#[test]
+fn old_events_are_pruned() {
+    let s = Server::start(
+        &Backend::Sqlite,
+        Options {
+            extra: vec!["--event-retention-secs".into(), "2".into()],
+            ..Options::default()
+        },
+    );
+    s.post(
+        "/models/register",
+        &model("llm", "llm", "api", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let (chat, _) = fake_chat::start(fake_chat::refuse);
+    s.put(
+        "/models/llm/active-target",
+        &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 3}),
+    )
+    .ok(200);
+    let r = s
+        .post("/models/llm/audits?audit_type=active", &json!({}))
+        .ok(202);
+    s.wait_audit(r["audit_id"].as_str().unwrap());
+    assert!(
+        !s.get("/dashboard/activity")
+            .ok(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    s.wait_for(15, "old events to be pruned", || {
+        s.get("/dashboard/activity")
+            .ok(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    });
+    // The audit itself stays.
+    s.get(&format!("/audits/{}", r["audit_id"].as_str().unwrap()))
+        .ok(200);
+}

@@ -27,6 +27,8 @@ pub struct NotifyConfig {
     pub timeout: Duration,
     /// How often the table of events is looked at.
     pub poll: Duration,
+    /// Events and delivery records older than this are removed.
+    pub retention: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -36,6 +38,7 @@ impl Default for NotifyConfig {
             backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(5),
             poll: Duration::from_millis(500),
+            retention: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -227,13 +230,45 @@ pub fn start(
         .spawn(move || {
             let busy: Arc<Mutex<HashSet<i64>>> = Arc::default();
             let client = client(cfg.timeout);
+            // Retention runs every ten minutes, or twice per retention period if shorter.
+            let prune_every = (cfg.retention / 2).min(Duration::from_secs(600));
+            let mut pruned = std::time::Instant::now();
             while !stop.load(Ordering::SeqCst) {
                 if let Err(e) = cycle(&store, &cfg, &client, &busy) {
                     tracing::warn!(error = %e, "webhook cycle failed");
                 }
+                if pruned.elapsed() >= prune_every {
+                    pruned = std::time::Instant::now();
+                    prune(&store, cfg.retention);
+                }
                 std::thread::sleep(cfg.poll);
             }
         })
+}
+
+fn prune(store: &Store, retention: Duration) {
+    let Ok(age) = chrono::Duration::from_std(retention) else {
+        return;
+    };
+    let before = audit_store::now() - age;
+    // Read first: no write lock (and no cache invalidation) when there is nothing to remove.
+    let old = store.read(|c| {
+        Ok(events::since(c, None, 0, 1)?
+            .first()
+            .is_some_and(|e| e.created_at < before))
+    });
+    if !matches!(old, Ok(true)) {
+        return;
+    }
+    match store.write(|c| {
+        Ok((
+            events::prune(c, before)?,
+            webhooks::prune_deliveries(c, before)?,
+        ))
+    }) {
+        Ok((e, d)) => tracing::info!(events = e, deliveries = d, "old events removed"),
+        Err(e) => tracing::warn!(error = %e, "events not pruned"),
+    }
 }
 
 fn cycle(

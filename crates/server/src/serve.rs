@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Seconds a login token lives (default 3600).
     #[arg(long, env = "AUDITOR_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
+    /// Seconds live events and webhook delivery records are kept (default 30 days).
+    #[arg(long, env = "AUDITOR_EVENT_RETENTION_SECS")]
+    pub event_retention_secs: Option<u64>,
     /// Load the demo registry from seeds/ into a fresh database, compress time and feed new
     /// evidence windows.
     #[arg(long)]
@@ -105,6 +108,7 @@ pub struct FileConfig {
     pub no_scheduler: Option<bool>,
     pub anonymous_reads: Option<bool>,
     pub token_ttl_secs: Option<u64>,
+    pub event_retention_secs: Option<u64>,
 }
 
 /// Settings after merging flags, environment, file and defaults.
@@ -127,6 +131,7 @@ pub struct Settings {
     pub no_scheduler: bool,
     pub anonymous_reads: bool,
     pub token_ttl_secs: u64,
+    pub event_retention_secs: u64,
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
@@ -184,12 +189,19 @@ impl Settings {
             no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
             anonymous_reads: a.anonymous_reads || file.anonymous_reads.unwrap_or(false),
             token_ttl_secs: a.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(3600),
+            event_retention_secs: a
+                .event_retention_secs
+                .or(file.event_retention_secs)
+                .unwrap_or(30 * 86_400),
         };
         if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
             bail!("time_scale must be a number ≥ 1 (1 is real time)");
         }
         if !(1..=59).contains(&s.tick_seconds) {
             bail!("tick_seconds must be between 1 and 59");
+        }
+        if s.event_retention_secs == 0 {
+            bail!("event_retention_secs must be at least 1");
         }
         if !(1..=30 * 86_400).contains(&s.token_ttl_secs) {
             bail!("token_ttl_secs must be between 1 and 2592000 (30 days)");
@@ -267,6 +279,10 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             tick_seconds: s.tick_seconds,
             time_scale: TimeScale(s.time_scale),
             run_timeout: Duration::from_secs(s.run_timeout_secs.max(1)),
+            notify: audit_scheduler::notify::NotifyConfig {
+                retention: Duration::from_secs(s.event_retention_secs),
+                ..Default::default()
+            },
             ..SchedulerConfig::default()
         },
         !s.no_scheduler,

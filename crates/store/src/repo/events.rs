@@ -126,3 +126,8 @@ pub fn recent(
         })
         .collect()
 }
+
+/// Removes events made before `before` (retention); returns how many.
+pub fn prune(conn: &mut AnyConnection, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(diesel::delete(events::table.filter(events::created_at.lt(naive(before)))).execute(conn)?)
+}

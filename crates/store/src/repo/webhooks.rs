@@ -217,3 +217,14 @@ pub fn deliveries(
         .select(Delivery::as_select())
         .load(conn)?)
 }
+
+/// Removes delivery records made before `before` (retention); returns how many.
+pub fn prune_deliveries(
+    conn: &mut AnyConnection,
+    before: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(
+        diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::at.lt(naive(before))))
+            .execute(conn)?,
+    )
+}
