@@ -12,7 +12,6 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use audit_store::repo::access::{self, Role};
 use audit_store::repo::tenants::SYSTEM_TENANT;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -102,22 +101,13 @@ pub fn access(method: &Method, pattern: &str) -> Access {
     }
 }
 
-/// SHA-256 in hex.
-pub fn sha256_hex(s: &str) -> String {
-    use std::fmt::Write;
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
+pub use audit_store::repo::log::sha256_hex;
 
 /// `n` random bytes in hex, from the operating system.
 pub fn random_hex(n: usize) -> Result<String, ApiError> {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).map_err(|e| ApiError::internal(&e))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(audit_store::repo::log::hex(&b))
 }
 
 /// A new API key: its id and the key itself (`aud_<id>_<secret>`, shown once).

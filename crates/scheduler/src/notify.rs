@@ -134,13 +134,10 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
         Err(_) => return String::new(),
     };
     mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
+    format!(
+        "sha256={}",
+        audit_store::repo::log::hex(&mac.finalize().into_bytes())
+    )
 }
 
 /// One POST; `Ok(status)` for 2xx, otherwise the status or error. Never names the URL in the

@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use audit_domain::{AuditType, ExecutionStatus, Severity};
 use audit_store::repo::{audits, findings, models};
-use audit_store::{AuditFilter, AuditRun, Paging, RunState, StoreError};
+use audit_store::{AuditFilter, AuditRun, RunState, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::{PageParams, read, visible_audit};
@@ -318,21 +318,7 @@ pub async fn start(
         if let Ok(m) = super::visible_model(c, &who, &name) {
             return Ok(m.model_id);
         }
-        let f = models::ModelFilter {
-            tenant_id: who.scope(),
-            ..Default::default()
-        };
-        let all = models::list(
-            c,
-            &f,
-            Paging {
-                skip: 0,
-                limit: audit_store::repo::MAX_LIMIT,
-            },
-        )?;
-        all.items
-            .into_iter()
-            .find(|m| m.name == name)
+        models::by_name(c, who.scope().as_deref(), &name)?
             .map(|m| m.model_id)
             .ok_or_else(|| StoreError::NotFound(format!("model '{name}' not found")))
     })

@@ -253,20 +253,21 @@ pub fn finish(conn: &mut AnyConnection, f: &FinishRun) -> Result<AuditRun, Store
             .execute(conn)?;
     }
     insert_findings(conn, &f.audit_id, &run.model_id, f.executed_at, &f.findings)?;
-    for x in super::findings::of_audit(conn, &f.audit_id)? {
-        super::events::emit(
-            conn,
-            &run.model_id,
-            "finding.created",
-            serde_json::json!({"finding_id": x.id, "audit_id": x.audit_id, "model_id": x.model_id,
-                "category": x.finding.category.as_str(), "severity": x.finding.severity.as_str(),
-                "rule_id": x.finding.rule_id, "metric_name": x.finding.metric_name,
-                "description": x.finding.description, "status": x.status}),
-        )?;
-    }
-    super::events::emit(
-        conn,
-        &run.model_id,
+    // One event per finding, then the completion: one tenant lookup for all of them.
+    let mut evs: Vec<(&str, serde_json::Value)> = super::findings::of_audit(conn, &f.audit_id)?
+        .into_iter()
+        .map(|x| {
+            (
+                "finding.created",
+                serde_json::json!({"finding_id": x.id, "audit_id": x.audit_id,
+                    "model_id": x.model_id, "category": x.finding.category.as_str(),
+                    "severity": x.finding.severity.as_str(), "rule_id": x.finding.rule_id,
+                    "metric_name": x.finding.metric_name,
+                    "description": x.finding.description, "status": x.status}),
+            )
+        })
+        .collect();
+    evs.push((
         "audit.completed",
         serde_json::json!({"audit_id": f.audit_id, "model_id": run.model_id,
             "audit_type": run.audit_type.as_str(),
@@ -276,7 +277,8 @@ pub fn finish(conn: &mut AnyConnection, f: &FinishRun) -> Result<AuditRun, Store
             "bias_score": f.summary.as_ref().map(|s| s.bias_score),
             "risk_score": f.summary.as_ref().map(|s| s.risk_score),
             "total_findings": f.findings.len(), "reason": f.execution_reason}),
-    )?;
+    ));
+    super::events::emit_all(conn, &run.model_id, evs)?;
     super::log::record_for_model(
         conn,
         &run.model_id,
@@ -506,13 +508,7 @@ pub fn list(
                 q = q.filter(audit_runs::run_state.eq(RunState::Finished.as_str()));
             }
             if let Some(t) = &f.tenant_id {
-                q = q.filter(
-                    audit_runs::model_id.eq_any(
-                        crate::schema::ai_models::table
-                            .filter(crate::schema::ai_models::tenant_id.eq(t.clone()))
-                            .select(crate::schema::ai_models::model_id),
-                    ),
-                );
+                q = q.filter(audit_runs::model_id.eq_any(super::tenants::models_of(t)));
             }
             if let Some(m) = &f.model_id {
                 q = q.filter(audit_runs::model_id.eq(m.clone()));

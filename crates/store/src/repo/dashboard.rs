@@ -49,14 +49,38 @@ pub const FINDING_STATUSES: [&str; 4] = ["open", "acknowledged", "resolved", "fa
 /// SQL that restricts `column` (a model id) to the tenant's models. Tenant ids are generated
 /// by the store (`default` or `tnt_` and hex digits); anything else is refused rather than
 /// spliced into SQL.
-fn tenant_clause(column: &str, tenant: Option<&str>) -> Result<String, StoreError> {
-    match tenant {
-        None => Ok(String::new()),
-        Some(t) if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => Ok(
-            format!(" AND {column} IN (SELECT model_id FROM ai_models WHERE tenant_id = '{t}')"),
-        ),
-        Some(t) => Err(StoreError::Invalid(format!("malformed tenant id '{t}'"))),
+pub(crate) fn tenant_clause(column: &str, tenant: Option<&str>) -> Result<String, StoreError> {
+    model_clause(column, tenant, None)
+}
+
+/// `AND <column> IN (…tenant's models…)` and `AND <column> = '<model>'`, for ids the store made
+/// or validated (letters, digits, `. _ - :`); anything else is refused, never spliced.
+pub(crate) fn model_clause(
+    column: &str,
+    tenant: Option<&str>,
+    model: Option<&str>,
+) -> Result<String, StoreError> {
+    let safe = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+    };
+    let mut sql = String::new();
+    if let Some(t) = tenant {
+        if !safe(t) {
+            return Err(StoreError::Invalid(format!("malformed tenant id '{t}'")));
+        }
+        sql.push_str(&format!(
+            " AND {column} IN (SELECT model_id FROM ai_models WHERE tenant_id = '{t}')"
+        ));
     }
+    if let Some(m) = model {
+        if !safe(m) {
+            return Err(StoreError::Invalid(format!("malformed model id '{m}'")));
+        }
+        sql.push_str(&format!(" AND {column} = '{m}'"));
+    }
+    Ok(sql)
 }
 
 #[derive(QueryableByName)]
@@ -186,13 +210,7 @@ pub(crate) fn counted_total(
         q = q.filter(dashboard_counts::model_id.eq(m.clone()));
     }
     if let Some(t) = &f.tenant_id {
-        q = q.filter(
-            dashboard_counts::model_id.eq_any(
-                crate::schema::ai_models::table
-                    .filter(crate::schema::ai_models::tenant_id.eq(t.clone()))
-                    .select(crate::schema::ai_models::model_id),
-            ),
-        );
+        q = q.filter(dashboard_counts::model_id.eq_any(super::tenants::models_of(t)));
     }
     let ns: Vec<i64> = q.select(dashboard_counts::n).load(conn)?;
     Ok(Some(ns.iter().sum()))
@@ -254,13 +272,7 @@ pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overvi
         .filter(audit_runs::run_state.eq(RunState::Running.as_str()))
         .into_boxed();
     if let Some(t) = tenant {
-        running = running.filter(
-            audit_runs::model_id.eq_any(
-                crate::schema::ai_models::table
-                    .filter(crate::schema::ai_models::tenant_id.eq(t.to_owned()))
-                    .select(crate::schema::ai_models::model_id),
-            ),
-        );
+        running = running.filter(audit_runs::model_id.eq_any(super::tenants::models_of(t)));
     }
     let running_audits: i64 = running.count().get_result(conn)?;
     // Findings leave `open` rarely: count the others (an IN list, so the status index serves

@@ -33,18 +33,84 @@ pub fn emit(
     kind: &str,
     data: serde_json::Value,
 ) -> Result<(), StoreError> {
+    emit_all(conn, model_id, vec![(kind, data)])
+}
+
+/// Records several events about one model, looking its tenant up once (an audit's findings).
+pub fn emit_all(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    items: Vec<(&str, serde_json::Value)>,
+) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
     let tenant = super::tenants::tenant_of_model(conn, model_id)?
         .unwrap_or_else(|| super::tenants::SYSTEM_TENANT.to_owned());
-    diesel::insert_into(events::table)
-        .values((
-            events::tenant_id.eq(tenant),
-            events::kind.eq(kind),
-            events::model_id.eq(model_id),
-            events::payload.eq(data.to_string()),
-            events::created_at.eq(naive(crate::now())),
-        ))
-        .execute(conn)?;
+    let at = naive(crate::now());
+    for (kind, data) in items {
+        diesel::insert_into(events::table)
+            .values((
+                events::tenant_id.eq(&tenant),
+                events::kind.eq(kind),
+                events::model_id.eq(model_id),
+                events::payload.eq(data.to_string()),
+                events::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events)]
+struct EventRow {
+    id: i64,
+    tenant_id: String,
+    kind: String,
+    model_id: String,
+    payload: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Event, StoreError> {
+        Ok(Event {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            kind: r.kind,
+            model_id: r.model_id,
+            data: json(&r.payload, "event payload")?,
+            created_at: utc(r.created_at),
+        })
+    }
+}
+
+/// Events of one tenant (`None`: every tenant) after `after`, in id order (`newest_first`
+/// reverses it), at most `limit`.
+fn load(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    after: i64,
+    newest_first: bool,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let mut q = events::table.filter(events::id.gt(after)).into_boxed();
+    if let Some(t) = tenant {
+        q = q.filter(events::tenant_id.eq(t.to_owned()));
+    }
+    q = if newest_first {
+        q.order(events::id.desc())
+    } else {
+        q.order(events::id.asc())
+    };
+    q.limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Event::try_from)
+        .collect()
 }
 
 /// Events after `after`, oldest first, of one tenant (`None`: every tenant), at most `limit`.
@@ -54,33 +120,7 @@ pub fn since(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
-    let mut q = events::table.filter(events::id.gt(after)).into_boxed();
-    if let Some(t) = tenant {
-        q = q.filter(events::tenant_id.eq(t.to_owned()));
-    }
-    q.order(events::id.asc())
-        .limit(limit.clamp(1, 1000))
-        .select((
-            events::id,
-            events::tenant_id,
-            events::kind,
-            events::model_id,
-            events::payload,
-            events::created_at,
-        ))
-        .load::<(i64, String, String, String, String, chrono::NaiveDateTime)>(conn)?
-        .into_iter()
-        .map(|r| {
-            Ok(Event {
-                id: r.0,
-                tenant_id: r.1,
-                kind: r.2,
-                model_id: r.3,
-                data: json(&r.4, "event payload")?,
-                created_at: utc(r.5),
-            })
-        })
-        .collect()
+    load(conn, tenant, after, false, limit.clamp(1, 1000))
 }
 
 /// The newest event id (0 when there is none): where a client that asks for no history starts.
@@ -98,33 +138,7 @@ pub fn recent(
     tenant: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
-    let mut q = events::table.into_boxed();
-    if let Some(t) = tenant {
-        q = q.filter(events::tenant_id.eq(t.to_owned()));
-    }
-    q.order(events::id.desc())
-        .limit(limit.clamp(1, 200))
-        .select((
-            events::id,
-            events::tenant_id,
-            events::kind,
-            events::model_id,
-            events::payload,
-            events::created_at,
-        ))
-        .load::<(i64, String, String, String, String, chrono::NaiveDateTime)>(conn)?
-        .into_iter()
-        .map(|r| {
-            Ok(Event {
-                id: r.0,
-                tenant_id: r.1,
-                kind: r.2,
-                model_id: r.3,
-                data: json(&r.4, "event payload")?,
-                created_at: utc(r.5),
-            })
-        })
-        .collect()
+    load(conn, tenant, 0, true, limit.clamp(1, 200))
 }
 
 /// Removes events made before `before` (retention); returns how many.

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::records::{naive, parse, utc};
-use crate::schema::{ai_models, audit_findings};
+use crate::schema::audit_findings;
 use crate::{AnyConnection, FindingFilter, FindingRecord, Page, Paging, StoreError};
 
 #[derive(Queryable, Selectable)]
@@ -65,13 +65,7 @@ pub fn list(
         () => {{
             let mut q = audit_findings::table.into_boxed();
             if let Some(t) = &f.tenant_id {
-                q = q.filter(
-                    audit_findings::model_id.eq_any(
-                        ai_models::table
-                            .filter(ai_models::tenant_id.eq(t.clone()))
-                            .select(ai_models::model_id),
-                    ),
-                );
+                q = q.filter(audit_findings::model_id.eq_any(super::tenants::models_of(t)));
             }
             if let Some(s) = &f.status {
                 q = q.filter(audit_findings::status.eq(s.clone()));

@@ -54,7 +54,8 @@ struct NewEntry<'a> {
     hash: &'a str,
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lower-case hex (digests, keys, signatures: one encoder for all of them).
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -62,9 +63,14 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// SHA-256 of text, in hex.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
 /// SHA-256 of a change's JSON.
 pub fn digest_of(change: &serde_json::Value) -> String {
-    hex(&Sha256::digest(change.to_string().as_bytes()))
+    sha256_hex(&change.to_string())
 }
 
 /// The hash of an entry: its predecessor's hash and every field, length-prefixed so that no

@@ -247,3 +247,23 @@ pub fn delete(conn: &mut AnyConnection, model_id: &str) -> Result<bool, StoreErr
 pub fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
     Ok(ai_models::table.count().get_result(conn)?)
 }
+
+/// The first model (oldest) named `name`, of one tenant (`None`: any tenant).
+pub fn by_name(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    name: &str,
+) -> Result<Option<Model>, StoreError> {
+    let mut q = ai_models::table
+        .filter(ai_models::name.eq(name.to_owned()))
+        .into_boxed();
+    if let Some(t) = tenant {
+        q = q.filter(ai_models::tenant_id.eq(t.to_owned()));
+    }
+    q.order(ai_models::id.asc())
+        .select(ModelRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Model::try_from)
+        .transpose()
+}

@@ -131,13 +131,7 @@ pub fn list(
         () => {{
             let mut q = audit_policies::table.into_boxed();
             if let Some(t) = tenant_id {
-                q = q.filter(
-                    audit_policies::model_id.eq_any(
-                        crate::schema::ai_models::table
-                            .filter(crate::schema::ai_models::tenant_id.eq(t))
-                            .select(crate::schema::ai_models::model_id),
-                    ),
-                );
+                q = q.filter(audit_policies::model_id.eq_any(super::tenants::models_of(t)));
             }
             if let Some(m) = model_id {
                 q = q.filter(audit_policies::model_id.eq(m));

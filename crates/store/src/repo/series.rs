@@ -99,30 +99,8 @@ struct FindingDay {
     n: i64,
 }
 
-/// `AND <column> IN (…tenant's models…)` and `AND model_id = '…'`, for ids the store made or
-/// validated (letters, digits, `. _ - :`); anything else is refused, never spliced.
 fn filters(prefix: &str, tenant: Option<&str>, model: Option<&str>) -> Result<String, StoreError> {
-    let safe = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
-    };
-    let mut sql = String::new();
-    if let Some(t) = tenant {
-        if !safe(t) {
-            return Err(StoreError::Invalid(format!("malformed tenant id '{t}'")));
-        }
-        sql.push_str(&format!(
-            " AND {prefix}model_id IN (SELECT model_id FROM ai_models WHERE tenant_id = '{t}')"
-        ));
-    }
-    if let Some(m) = model {
-        if !safe(m) {
-            return Err(StoreError::Invalid(format!("malformed model id '{m}'")));
-        }
-        sql.push_str(&format!(" AND {prefix}model_id = '{m}'"));
-    }
-    Ok(sql)
+    super::dashboard::model_clause(&format!("{prefix}model_id"), tenant, model)
 }
 
 /// The last `periods` periods up to `now`, oldest first, every period present.

@@ -228,6 +228,18 @@ pub fn default_project(conn: &mut AnyConnection, tenant_id: &str) -> Result<Proj
     }
 }
 
+/// The subquery of a tenant's model ids, for `model_id.eq_any(models_of(t))` filters.
+pub type ModelsOf = diesel::dsl::Select<
+    diesel::dsl::Filter<ai_models::table, diesel::dsl::Eq<ai_models::tenant_id, String>>,
+    ai_models::model_id,
+>;
+
+pub fn models_of(tenant: &str) -> ModelsOf {
+    ai_models::table
+        .filter(ai_models::tenant_id.eq(tenant.to_owned()))
+        .select(ai_models::model_id)
+}
+
 /// The tenant a model belongs to (`None`: no such model).
 pub fn tenant_of_model(
     conn: &mut AnyConnection,
