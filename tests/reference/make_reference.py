@@ -226,6 +226,36 @@ def profile(rows):
     }
 
 
+MIN_EXPECTED = 5.0
+ALPHA = 0.01  # Thresholds::default().alpha, family-wise
+EDGE_TOL = 1e-9
+
+
+def homogeneity(a, b):
+    """Two-sample test of two count vectors, as audit_baseline::hypothesis::homogeneity:
+    drop empty columns; pool the smallest column (by combined count, stable order) into the
+    next smallest while more than two remain and its expected count min(row)*col/N < 5;
+    two columns left: scipy fisher_exact; more: scipy chi2_contingency (no correction)."""
+    cols = [(x, y) for x, y in zip(a, b) if x + y > 0]
+    ra, rb = sum(c[0] for c in cols), sum(c[1] for c in cols)
+    n = ra + rb
+    key = lambda c: c[0] + c[1]
+    cols = sorted(cols, key=key)
+    while len(cols) > 2 and key(cols[0]) * min(ra, rb) / n < MIN_EXPECTED:
+        first = cols.pop(0)
+        cols[0] = (cols[0][0] + first[0], cols[0][1] + first[1])
+        cols = sorted(cols, key=key)
+    table = np.array([[c[0] for c in cols], [c[1] for c in cols]], dtype=np.float64)
+    chi = stats.chi2_contingency(table, correction=False)
+    if len(cols) == 2:
+        p = float(stats.fisher_exact(table.astype(np.int64)).pvalue)
+        method = "fisher-exact"
+    else:
+        p = float(chi.pvalue)
+        method = "chi-square"
+    return float(chi.statistic), p, len(cols) - 1, method
+
+
 def drift(base_counts, cur_counts, n_base, n_cur):
     """base_counts/cur_counts: aligned lists of counts over the same categories."""
     p = np.array(base_counts, dtype=np.float64) / n_base
@@ -234,9 +264,52 @@ def drift(base_counts, cur_counts, n_base, n_cur):
     qf = np.maximum(q, FLOOR)
     psi = float(np.sum((qf - pf) * np.log(qf / pf)))
     js = float(jensenshannon(p, q, base=2))
-    expected = pf / pf.sum() * n_cur
-    chi = stats.chisquare(np.array(cur_counts, dtype=np.float64), expected)
-    return psi, js, float(chi.statistic), float(chi.pvalue), len(base_counts) - 1
+    stat, pval, df, method = homogeneity(base_counts, cur_counts)
+    return psi, js, stat, pval, df, method
+
+
+def ratio_below(x_lo, n_lo, x_hi, n_hi, line):
+    """One-sided log-ratio (Katz) z-test of H0: (x_lo/n_lo)/(x_hi/n_hi) >= line; 0.5 added to
+    every cell when one is empty. Cross-checked with scipy's relative_risk interval."""
+    k = 0.5 if 0 in (x_lo, x_hi, n_lo - x_lo, n_hi - x_hi) else 0.0
+    a, na, c, nc = x_lo + k, n_lo + 2 * k, x_hi + k, n_hi + 2 * k
+    ln_ratio = math.log(a / na) - math.log(c / nc)
+    se = math.sqrt(1 / a - 1 / na + 1 / c - 1 / nc)
+    z = (ln_ratio - math.log(line)) / se
+    p = float(stats.norm.cdf(z))
+    if k == 0.0 and 1e-12 < p < 0.5:
+        from scipy.stats.contingency import relative_risk
+        ci = relative_risk(x_lo, n_lo, x_hi, n_hi).confidence_interval(1 - 2 * p)
+        assert abs(ci.high - line) < 1e-9, (ci.high, line)
+    return z, p
+
+
+def gap_increase(cur_lo, cur_hi, base_lo, base_hi, groups):
+    r = lambda t: t[0] / t[1]
+    v = lambda t: r(t) * (1 - r(t)) / t[1]
+    change = (r(cur_hi) - r(cur_lo)) - (r(base_hi) - r(base_lo))
+    se = math.sqrt(v(cur_lo) + v(cur_hi) + v(base_lo) + v(base_hi))
+    z = change / se
+    return change, z, min(1.0, float(stats.norm.sf(z)) * groups * (groups - 1))
+
+
+def holm(ps):
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: (ps[i], i))
+    adj = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        adj[i] = running
+    return adj
+
+
+def band(value, edges):
+    """(medium, high, critical) lower edges, inclusive within EDGE_TOL."""
+    for name, e in zip(("CRITICAL", "HIGH", "MEDIUM"), reversed(edges)):
+        if value >= e - EDGE_TOL:
+            return name
+    return None
 
 
 def two_prop_p(x1, n1, x2, n2):
@@ -263,6 +336,8 @@ def group_stats(rows, attr):
             "count": len(sub),
             "pos": sum(1 for r in sub if r["outcome"]),
             "tpr": sum(1 for r in pos if r["outcome"]) / len(pos),
+            "tp": sum(1 for r in pos if r["outcome"]),
+            "actual_pos": len(pos),
         }
     return out
 
@@ -298,13 +373,13 @@ def bias_metrics(rows, attr):
 def comparison(base_rows, cur_rows, pb, pc):
     nb, nc = pb["n"], pc["n"]
     labels = sorted(set(pb["label_counts"]) | set(pc["label_counts"]))
-    psi_l, js_l, chi_l, chip_l, df_l = drift(
+    psi_l, js_l, chi_l, chip_l, df_l, m_l = drift(
         [pb["label_counts"].get(l, 0) for l in labels],
         [pc["label_counts"].get(l, 0) for l in labels],
         nb,
         nc,
     )
-    psi_c, js_c, chi_c, chip_c, df_c = drift(
+    psi_c, js_c, chi_c, chip_c, df_c, m_c = drift(
         pb["confidence_histogram"], pc["confidence_histogram"], nb, nc
     )
     cb = np.array([r["confidence"] for r in base_rows], dtype=np.float64)
@@ -331,6 +406,8 @@ def comparison(base_rows, cur_rows, pb, pc):
             "groups_scored": scored,
             "p_value": pval,
         }
+        _, _, _, _, _, bgs = bias_metrics(base_rows, attr)
+        bias[attr].update(fairness_tests(gs, bgs, gmin, gmax))
 
     return {
         "psi_label": psi_l,
@@ -346,8 +423,112 @@ def comparison(base_rows, cur_rows, pb, pc):
         "avg_confidence_change": pc["avg_confidence"] - pb["avg_confidence"],
         "avg_confidence_p": float(t.pvalue),
         "outcome_rate_change": pc["outcome_rate"] - pb["outcome_rate"],
-        "outcome_rate_p": two_prop_p(pc["positives"], nc, pb["positives"], nb),
+        "outcome_rate_p": float(
+            stats.fisher_exact(
+                [[pb["positives"], nb - pb["positives"]], [pc["positives"], nc - pc["positives"]]]
+            ).pvalue
+        ),
         "bias": bias,
+        "methods": {"label": m_l, "confidence": m_c},
+        "avg_confidence_t": float(t.statistic),
+    }
+
+
+def growth(cur, base, sel):
+    """dpd/eod increase over the groups large enough in both windows (sel gives (x, n))."""
+    both = sorted(g for g in cur if sel(cur[g])[1] >= MIN_GROUP and g in base and sel(base[g])[1] >= MIN_GROUP)
+    r = lambda t: t[0] / t[1]
+    lo = min(both, key=lambda g: r(sel(cur[g])))
+    hi = max(both, key=lambda g: r(sel(cur[g])))
+    current = r(sel(cur[hi])) - r(sel(cur[lo]))
+    brates = [r(sel(base[g])) for g in both]
+    baseline = max(brates) - min(brates)
+    _, z, p = gap_increase(sel(cur[lo]), sel(cur[hi]), sel(base[lo]), sel(base[hi]), len(both))
+    return current - baseline, p, current, baseline
+
+
+def fairness_tests(gs, bgs, gmin, gmax):
+    lo, hi = gs[gmin], gs[gmax]
+    _, dir_p = ratio_below(lo["pos"], lo["count"], hi["pos"], hi["count"], 0.8)
+    _, dir_p_crit = ratio_below(lo["pos"], lo["count"], hi["pos"], hi["count"], 0.6)
+    dpd_inc, dpd_p, dpd_cur, dpd_base = growth(gs, bgs, lambda g: (g["pos"], g["count"]))
+    eod_inc, eod_p, eod_cur, eod_base = growth(gs, bgs, lambda g: (g["tp"], g["actual_pos"]))
+    return {
+        "dir_p": dir_p,
+        "dir_p_critical": dir_p_crit,
+        "dpd_increase": dpd_inc,
+        "dpd_increase_p": dpd_p,
+        "eod_increase": eod_inc,
+        "eod_increase_p": eod_p,
+    }
+
+
+def decisions(comp, n_cur):
+    """The family of tests in the engine's order, Holm-adjusted, and every finding's severity
+    (docs/metrics.md, "Decisions")."""
+    tests = [
+        ("drift.label", comp["chi2_p_label"]),
+        ("drift.confidence", comp["chi2_p_confidence"]),
+        ("risk.avg_confidence", comp["avg_confidence_p"]),
+        ("risk.outcome_rate", comp["outcome_rate_p"]),
+    ]
+    for attr in sorted(comp["bias"]):
+        b = comp["bias"][attr]
+        tests += [
+            ("bias.disparate_impact." + attr, b["dir_p"]),
+            ("bias.dpd_increase." + attr, b["dpd_increase_p"]),
+            ("bias.eod_increase." + attr, b["eod_increase_p"]),
+        ]
+    adj = holm([p for _, p in tests])
+    sig = {t[0]: a <= ALPHA for t, a in zip(tests, adj)}
+    m = len(tests)
+    findings = {}
+
+    def judge(key, value_band, test_id):
+        if value_band is None:
+            return
+        findings[key] = value_band if (n_cur >= 100 and sig[test_id]) else "LOW"
+
+    for kind in ("label", "confidence"):
+        judge("drift.psi_%s|psi_%s" % (kind, kind), band(comp["psi_" + kind], (0.10, 0.25, 0.50)), "drift." + kind)
+        judge("drift.js_%s|js_%s" % (kind, kind), band(comp["js_" + kind], (0.10, 0.20, 0.35)), "drift." + kind)
+    judge("risk.avg_confidence_change|avg_confidence", band(abs(comp["avg_confidence_change"]), (0.05, 0.15, 0.30)), "risk.avg_confidence")
+    judge("risk.outcome_rate_change|outcome_rate", band(abs(comp["outcome_rate_change"]), (0.05, 0.10, 0.20)), "risk.outcome_rate")
+    for attr in sorted(comp["bias"]):
+        b = comp["bias"][attr]
+        d = b["dir"]
+        dir_band = "CRITICAL" if d < 0.6 - EDGE_TOL else ("HIGH" if d < 0.8 - EDGE_TOL else None)
+        tid = "bias.disparate_impact." + attr
+        if dir_band is not None:
+            sev = dir_band if sig[tid] else "LOW"
+            if sev == "CRITICAL":
+                nested = max(adj[[t[0] for t in tests].index(tid)], min(1.0, m * b["dir_p_critical"]))
+                sev = "CRITICAL" if nested <= ALPHA else "HIGH"
+            findings["bias.disparate_impact|dir." + attr] = sev
+        judge("bias.dpd_increase|dpd." + attr, band(b["dpd_increase"], (0.05, 0.10, 0.20)), "bias.dpd_increase." + attr)
+        judge("bias.eod_increase|eod." + attr, band(b["eod_increase"], (0.05, 0.10, 0.20)), "bias.eod_increase." + attr)
+    return {
+        "alpha": ALPHA,
+        "tests": [{"id": t[0], "p_value": t[1], "adjusted_p": a} for t, a in zip(tests, adj)],
+        "findings": findings,
+    }
+
+
+def edge_cases():
+    """Standalone cases for the tests, band edges among them (a ratio of exactly 4/5)."""
+    fisher = [(8, 2, 1, 5), (0, 10, 10, 0), (30, 70, 45, 55), (1, 999, 5, 995), (480, 520, 600, 400), (3, 0, 0, 3)]
+    chi = [([120, 80, 40, 2, 1], [100, 100, 35, 6, 0]), ([500, 300, 200], [480, 330, 190]),
+           ([5, 5, 5, 5, 5, 1000], [9, 1, 4, 6, 5, 990])]
+    ratio = [(48, 100, 60, 100, 0.8), (200, 500, 300, 500, 0.8), (0, 40, 10, 40, 0.8), (45, 100, 55, 100, 0.8),
+             (300, 1000, 500, 1000, 0.6), (12, 45, 30, 45, 0.8)]
+    gaps = [((200, 500), (300, 500), (250, 500), (250, 500), 2), ((450, 1000), (550, 1000), (450, 1000), (550, 1000), 2),
+            ((40, 250), (90, 250), (60, 250), (70, 250), 4)]
+    return {
+        "fisher": [{"table": list(t), "p": float(stats.fisher_exact([[t[0], t[1]], [t[2], t[3]]]).pvalue)} for t in fisher],
+        "homogeneity": [dict(zip(("statistic", "p", "df", "method"), homogeneity(a, b)), a=a, b=b) for a, b in chi],
+        "ratio": [dict(zip(("z", "p"), ratio_below(*r)), case=list(r)) for r in ratio],
+        "gap": [dict(zip(("change", "z", "p"), gap_increase(*g)), case=[list(g[0]), list(g[1]), list(g[2]), list(g[3]), g[4]]) for g in gaps],
+        "holm": {"p": [0.01, 0.04, 0.03, 0.5, 0.0004, 0.2], "adjusted": holm([0.01, 0.04, 0.03, 0.5, 0.0004, 0.2])},
     }
 
 
@@ -402,6 +583,8 @@ def main():
         "fairlearn": FAIRLEARN_VERSION,
         "profiles": {"baseline": pb, "current": pc},
         "comparison": comp,
+        "decisions": decisions(comp, pc["n"]),
+        "edge_cases": edge_cases(),
     }
     with open(os.path.join(OUT_DIR, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
         f.write(json.dumps(expected, indent=2, allow_nan=False) + "\n")

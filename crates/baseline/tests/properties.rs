@@ -2,7 +2,7 @@
 //! compared with itself shows no drift, no risk and passes (the four-fifths rule, which judges
 //! the current evidence on its own, aside).
 
-use audit_baseline::{assess, stats};
+use audit_baseline::{assess, hypothesis, stats};
 use audit_domain::{AuditResult, FieldMapping, FindingCategory, Profile, Record, Thresholds};
 use audit_metrics::ProfileBuilder;
 use proptest::prelude::*;
@@ -72,10 +72,38 @@ proptest! {
     }
 
     #[test]
-    fn chi_square_p_value_is_a_probability((p, q) in pair()) {
-        if let Some((stat, df, pv)) = stats::chi_square(&stats::proportions(&p), &q) {
-            prop_assert!(stat >= 0.0 && df >= 0.0);
-            prop_assert!((0.0..=1.0).contains(&pv), "p {}", pv);
+    fn homogeneity_p_value_is_a_probability((p, q) in pair()) {
+        if let Some(h) = hypothesis::homogeneity(&p, &q) {
+            prop_assert!(h.statistic >= 0.0 && h.df >= 1.0);
+            prop_assert!((0.0..=1.0).contains(&h.p_value), "p {}", h.p_value);
+            prop_assert!(h.categories >= 2 && h.categories <= p.len());
+            // The same counts on both sides are never evidence of a difference.
+            let same = hypothesis::homogeneity(&p, &p).map(|h| h.p_value);
+            prop_assert!(same.is_none_or(|v| v > 0.99), "self p {:?}", same);
+        }
+    }
+
+    #[test]
+    fn fisher_p_value_is_a_symmetric_probability(a in 0u64..200, b in 0u64..200, c in 0u64..200, d in 0u64..200) {
+        let p = hypothesis::fisher_exact(a, b, c, d);
+        prop_assert!((0.0..=1.0).contains(&p), "p {}", p);
+        prop_assert!((p - hypothesis::fisher_exact(c, d, a, b)).abs() < 1e-9);
+        prop_assert!((p - hypothesis::fisher_exact(b, a, d, c)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn holm_never_lowers_a_p_value(p in proptest::collection::vec(0.0f64..=1.0, 1..20)) {
+        let adj = hypothesis::holm(&p);
+        for (raw, a) in p.iter().zip(&adj) {
+            prop_assert!(a >= raw && *a <= 1.0);
+        }
+        // Monotone: a smaller raw p never gets a larger adjusted one.
+        for i in 0..p.len() {
+            for j in 0..p.len() {
+                if p[i] < p[j] {
+                    prop_assert!(adj[i] <= adj[j]);
+                }
+            }
         }
     }
 

@@ -52,7 +52,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "chi2_p_label",
-        "chi-square p-value of the labels vs baseline",
+        "p-value of the two-sample test of the labels vs baseline",
     ),
     (
         "psi_confidence",
@@ -64,7 +64,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "chi2_p_confidence",
-        "chi-square p-value of the confidence histogram vs baseline",
+        "p-value of the two-sample test of the confidence histogram vs baseline",
     ),
     ("avg_confidence_change", "current − baseline avg_confidence"),
     ("outcome_rate_change", "current − baseline outcome_rate"),

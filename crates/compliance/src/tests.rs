@@ -52,6 +52,7 @@ fn stats() -> Statistics {
                 min_group: None,
                 max_group: None,
                 p_value: None,
+                ..AttributeBias::default()
             },
         )]),
         ..Statistics::default()

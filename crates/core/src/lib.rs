@@ -155,6 +155,31 @@ pub struct AuditOutcome {
     pub profile: Profile,
 }
 
+impl AuditOutcome {
+    /// Applies the persistence requirement (`Thresholds::persistence_windows`): `history` holds,
+    /// most recent first, `statistics.above_low` of the model's previous judged windows. The
+    /// findings, their counts and the audit result are updated; `statistics.above_low` keeps
+    /// what this window showed before the requirement, for the next window's check.
+    pub fn apply_persistence(&mut self, history: &[Vec<String>], k: u32) {
+        let Some(result) = self.audit_result else {
+            return;
+        };
+        audit_baseline::persist(&mut self.findings, history, k);
+        audit_baseline::sort_findings(&mut self.findings);
+        self.total_findings = self.findings.len();
+        self.critical_findings = self.count(Severity::Critical);
+        self.high_findings = self.count(Severity::High);
+        self.audit_result = Some(audit_baseline::result_of(
+            &self.findings,
+            result != AuditResult::BaselineCreated,
+        ));
+    }
+
+    fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+}
+
 /// Reads evidence files (paths, directories or glob patterns) into one profile.
 pub fn collect<S: AsRef<str>>(
     inputs: &[S],

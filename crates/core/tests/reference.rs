@@ -197,6 +197,11 @@ fn comparison_matches_scipy_and_fairlearn() {
             ("baseline_dir", a.baseline_dir),
             ("baseline_eod", a.baseline_eod),
             ("p_value", a.p_value),
+            ("dir_p", a.dir_p),
+            ("dpd_increase", a.dpd_increase),
+            ("dpd_increase_p", a.dpd_increase_p),
+            ("eod_increase", a.eod_increase),
+            ("eod_increase_p", a.eod_increase_p),
         ] {
             close(&format!("{attr}.{key}"), got, &w[key]);
         }
@@ -224,6 +229,41 @@ fn comparison_matches_scipy_and_fairlearn() {
         Some(outcome.bias_score),
         &Value::from(max_dpd),
     );
+    // The family of tests, in the engine's order, with Holm's adjusted p-values.
+    let dec = &want["decisions"];
+    let tests = dec["tests"].as_array().expect("tests");
+    assert_eq!(s.tests.len(), tests.len(), "family size");
+    for (got, w) in s.tests.iter().zip(tests) {
+        assert_eq!(Some(got.id.as_str()), w["id"].as_str(), "test order");
+        close(&format!("{}: p", got.id), Some(got.p_value), &w["p_value"]);
+        close(
+            &format!("{}: adjusted p", got.id),
+            Some(got.adjusted_p),
+            &w["adjusted_p"],
+        );
+    }
+    assert_eq!(
+        s.tests[0].method,
+        cmp["methods"]["label"].as_str().expect("method")
+    );
+    // Every finding has the severity the documented decision rule gives (re-implemented in
+    // the Python script), and no other finding exists.
+    let findings = dec["findings"].as_object().expect("findings");
+    assert_eq!(
+        outcome.findings.len(),
+        findings.len(),
+        "{:?}",
+        outcome.findings
+    );
+    for f in &outcome.findings {
+        let key = audit_baseline::signal_key(f);
+        assert_eq!(
+            Some(f.severity.as_str()),
+            findings.get(&key).and_then(Value::as_str),
+            "{key}: {}",
+            f.description
+        );
+    }
     // This fixture drifts hard (PSI 0.22 on labels, gender DIR 0.59): a failing audit.
     assert_eq!(outcome.audit_result, Some(AuditResult::AuditFail));
     let rules: Vec<&str> = outcome
@@ -278,4 +318,84 @@ fn small_samples_raise_at_most_low() {
         "{:?}",
         outcome.findings
     );
+}
+
+/// The tests on their own, on committed tables (band edges among them): Fisher's exact test,
+/// the chi-square test of homogeneity with pooling, the one-sided log-ratio test of the
+/// four-fifths rule, the gap-increase test and Holm's adjustment.
+#[test]
+fn tests_match_scipy_on_edge_cases() {
+    use audit_baseline::hypothesis as h;
+    let want = expected();
+    let e = &want["edge_cases"];
+    let u = |v: &Value| v.as_u64().expect("count");
+    for case in e["fisher"].as_array().expect("fisher") {
+        let t: Vec<u64> = case["table"]
+            .as_array()
+            .expect("table")
+            .iter()
+            .map(u)
+            .collect();
+        close(
+            &format!("fisher {t:?}"),
+            Some(h::fisher_exact(t[0], t[1], t[2], t[3])),
+            &case["p"],
+        );
+    }
+    for case in e["homogeneity"].as_array().expect("homogeneity") {
+        let v = |k: &str| -> Vec<f64> {
+            case[k]
+                .as_array()
+                .expect(k)
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect()
+        };
+        let got = h::homogeneity(&v("a"), &v("b")).expect("testable");
+        close(
+            "homogeneity statistic",
+            Some(got.statistic),
+            &case["statistic"],
+        );
+        close("homogeneity p", Some(got.p_value), &case["p"]);
+        close("homogeneity df", Some(got.df), &case["df"]);
+        assert_eq!(Some(got.method), case["method"].as_str());
+    }
+    for case in e["ratio"].as_array().expect("ratio") {
+        let c = case["case"].as_array().expect("case");
+        let (z, p) = h::ratio_below(
+            u(&c[0]),
+            u(&c[1]),
+            u(&c[2]),
+            u(&c[3]),
+            c[4].as_f64().expect("line"),
+        )
+        .expect("defined");
+        close(&format!("ratio z {c:?}"), Some(z), &case["z"]);
+        close(&format!("ratio p {c:?}"), Some(p), &case["p"]);
+    }
+    // 48/100 against 60/100 is a ratio of exactly 4/5: on the line, so no finding.
+    assert_eq!(Thresholds::default().dir.classify(0.48 / 0.6), None);
+    for case in e["gap"].as_array().expect("gap") {
+        let c = case["case"].as_array().expect("case");
+        let r = |v: &Value| (u(&v[0]), u(&v[1]));
+        let (change, z, p) =
+            h::gap_increase(r(&c[0]), r(&c[1]), r(&c[2]), r(&c[3]), u(&c[4]) as usize)
+                .expect("defined");
+        close("gap change", Some(change), &case["change"]);
+        close("gap z", Some(z), &case["z"]);
+        close("gap p", Some(p), &case["p"]);
+    }
+    let ps: Vec<f64> = e["holm"]["p"]
+        .as_array()
+        .expect("p")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    for (got, w) in h::holm(&ps)
+        .iter()
+        .zip(e["holm"]["adjusted"].as_array().expect("adj"))
+    {
+        close("holm", Some(*got), w);
+    }
 }

@@ -24,4 +24,4 @@ pub use profile::{
     ProfileError, ProfileMetrics, RESPONSE_LENGTH_EDGES, TextStats, confidence_bin,
 };
 pub use record::{Record, RecordSink};
-pub use thresholds::{Bands, DirBands, Thresholds, ThresholdsError};
+pub use thresholds::{Bands, DirBands, EDGE_TOLERANCE, Thresholds, ThresholdsError};

@@ -1,6 +1,11 @@
 use crate::Severity;
 use serde::{Deserialize, Serialize};
 
+/// Values within this distance of a band edge count as on the edge, so a statistic that is
+/// exactly a documented edge in decimal (an outcome rate moving 57.5 % → 47.5 % is a change
+/// of 0.09999999999999998 in binary) falls where the documentation says.
+pub const EDGE_TOLERANCE: f64 = 1e-9;
+
 /// MEDIUM / HIGH / CRITICAL lower bounds for a statistic where bigger is worse.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -20,16 +25,17 @@ impl Bands {
         }
     }
 
-    /// The severity `value` reaches, if any (`value ≥ bound`).
+    /// The severity `value` reaches, if any (`value ≥ bound`, within [`EDGE_TOLERANCE`]).
     pub fn classify(&self, value: f64) -> Option<Severity> {
         if !value.is_finite() {
             return None;
         }
-        if value >= self.critical {
+        let at_least = |edge: f64| value >= edge - EDGE_TOLERANCE;
+        if at_least(self.critical) {
             Some(Severity::Critical)
-        } else if value >= self.high {
+        } else if at_least(self.high) {
             Some(Severity::High)
-        } else if value >= self.medium {
+        } else if at_least(self.medium) {
             Some(Severity::Medium)
         } else {
             None
@@ -62,12 +68,15 @@ pub struct DirBands {
 }
 
 impl DirBands {
+    /// The severity a ratio reaches (`dir < bound`, by more than [`EDGE_TOLERANCE`]): a ratio of
+    /// exactly 4/5 is on the line, not below it.
     pub fn classify(&self, dir: f64) -> Option<Severity> {
+        let below = |edge: f64| dir < edge - EDGE_TOLERANCE;
         if !dir.is_finite() {
             None
-        } else if dir < self.critical {
+        } else if below(self.critical) {
             Some(Severity::Critical)
-        } else if dir < self.high {
+        } else if below(self.high) {
             Some(Severity::High)
         } else {
             None
@@ -84,14 +93,21 @@ pub struct Thresholds {
     pub js: Bands,
     pub dir: DirBands,
     pub dpd_increase: Bands,
+    /// Increase of the equal-opportunity difference (true-positive-rate gap) over the baseline.
+    pub eod_increase: Bands,
     pub avg_confidence_change: Bands,
     pub outcome_rate_change: Bands,
     /// Below this many current rows, findings are at most LOW.
     pub min_samples: u64,
     /// Groups smaller than this are reported but not scored.
     pub min_group_size: u64,
-    /// Significance level of the tests that gate findings.
+    /// Family-wise significance level: the probability that an audit of unchanged evidence
+    /// raises any finding above LOW is at most this, whatever the number of tests (Holm).
     pub alpha: f64,
+    /// A finding rises above LOW only when its rule was above LOW in this many consecutive
+    /// windows, this one included (1: at once). Applied by the service, which keeps the
+    /// history; the command line judges one window and ignores it.
+    pub persistence_windows: u32,
     /// Largest share of invalid rows that still gives a usable (`PARTIAL`) audit.
     pub max_invalid_ratio: f64,
 }
@@ -106,11 +122,13 @@ impl Default for Thresholds {
                 critical: 0.60,
             },
             dpd_increase: Bands::new(0.05, 0.10, 0.20),
+            eod_increase: Bands::new(0.05, 0.10, 0.20),
             avg_confidence_change: Bands::new(0.05, 0.15, 0.30),
             outcome_rate_change: Bands::new(0.05, 0.10, 0.20),
             min_samples: 100,
             min_group_size: 30,
-            alpha: 0.05,
+            alpha: 0.01,
+            persistence_windows: 1,
             max_invalid_ratio: 0.05,
         }
     }
@@ -125,6 +143,7 @@ impl Thresholds {
         self.psi.check("psi")?;
         self.js.check("js")?;
         self.dpd_increase.check("dpd_increase")?;
+        self.eod_increase.check("eod_increase")?;
         self.avg_confidence_change.check("avg_confidence_change")?;
         self.outcome_rate_change.check("outcome_rate_change")?;
         let d = self.dir;
@@ -142,6 +161,11 @@ impl Thresholds {
         if !(0.0..=1.0).contains(&self.max_invalid_ratio) {
             return Err(ThresholdsError(
                 "max_invalid_ratio must be in [0, 1]".into(),
+            ));
+        }
+        if !(1..=100).contains(&self.persistence_windows) {
+            return Err(ThresholdsError(
+                "persistence_windows must be in 1..=100".into(),
             ));
         }
         if self.min_group_size == 0 {
@@ -163,12 +187,27 @@ mod tests {
         assert_eq!(b.classify(0.25), Some(Severity::High));
         assert_eq!(b.classify(0.50), Some(Severity::Critical));
         assert_eq!(b.classify(f64::NAN), None);
+        // Decimal edges reached through binary arithmetic count as reached.
+        let change = 0.575_f64 - 0.475;
+        assert!(
+            change < 0.1,
+            "the binary difference is below the edge: {change:e}"
+        );
+        assert_eq!(
+            Thresholds::default().outcome_rate_change.classify(change),
+            Some(Severity::High)
+        );
+        assert_eq!(b.classify(0.25 - 1e-7), Some(Severity::Medium));
     }
 
     #[test]
     fn four_fifths_rule() {
         let d = Thresholds::default().dir;
         assert_eq!(d.classify(0.80), None);
+        assert_eq!(d.classify(4.0 / 5.0), None);
+        assert_eq!(d.classify(0.48 / 0.6), None, "{}", 0.48 / 0.6);
+        // On the CRITICAL edge, not below it: HIGH.
+        assert_eq!(d.classify(0.6 - 1e-12), Some(Severity::High));
         assert_eq!(d.classify(0.79), Some(Severity::High));
         assert_eq!(d.classify(0.59), Some(Severity::Critical));
     }

@@ -287,6 +287,40 @@ fn apply_scope(outcome: &mut AuditOutcome, scope: &AuditScope) {
     }
 }
 
+/// What the model's previous judged passive windows showed above LOW (`statistics.above_low`),
+/// most recent first, for the persistence requirement of `k` consecutive windows. Windows whose
+/// execution FAILED judged nothing and are passed over.
+fn above_low_history(
+    c: &mut audit_store::AnyConnection,
+    model_id: &str,
+    k: u32,
+) -> Result<Vec<Vec<String>>, StoreError> {
+    let need = k.saturating_sub(1) as usize;
+    let runs = audits::recent_finished(c, model_id, AuditType::Passive, (need * 3 + 3) as i64)?;
+    let mut out = Vec::new();
+    for r in runs {
+        if out.len() == need {
+            break;
+        }
+        if r.execution_status == Some(ExecutionStatus::Failed) {
+            continue;
+        }
+        let Some(summary) = audits::summary(c, &r.audit_id)? else {
+            continue;
+        };
+        let keys = summary.metrics["statistics"]["above_low"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(keys);
+    }
+    Ok(out)
+}
+
 /// The passive check families the scope leaves out, as recorded on the run's evidence.
 fn skipped(scope: &AuditScope) -> Vec<&'static str> {
     [
@@ -639,6 +673,13 @@ impl Runner {
             compliance_record = Some(compliance::record(&rule_set, &results));
         }
         apply_scope(&mut outcome, &scope);
+        if thresholds.persistence_windows > 1 && outcome.audit_result.is_some() {
+            let history = self
+                .store
+                .read(|c| above_low_history(c, &run.model_id, thresholds.persistence_windows))
+                .map_err(|e| e.to_string())?;
+            outcome.apply_persistence(&history, thresholds.persistence_windows);
+        }
         let usable = outcome.execution_status != ExecutionStatus::Failed;
         let profile_json = if usable {
             Some(serde_json::to_string(&outcome.profile).map_err(|e| e.to_string())?)

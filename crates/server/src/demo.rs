@@ -56,6 +56,11 @@ pub struct Feed {
     pub bias: Vec<f64>,
     #[serde(default)]
     pub invalid_rate: f64,
+    /// The window from which the model is fixed (retrained on the population it now sees):
+    /// the first audit that reads only windows from this one on is approved as the new
+    /// baseline by the demo's operator, as a person would with `POST /audits/{id}/approve`.
+    #[serde(default)]
+    pub rebaseline_at: Option<usize>,
 }
 
 fn ml() -> String {
@@ -176,6 +181,7 @@ pub fn load(
     let mut feeds = Vec::new();
     for m in seed.models {
         let feed = m.feed;
+        let model_id = m.register.model_id.clone();
         feed.write_window(evidence, 0, now - period, period)?;
         feed.write_window(evidence, 1, now, period)?;
         let (new, srcs, policy) = prepare(sources, m.register)
@@ -200,7 +206,7 @@ pub fn load(
             })
             .with_context(|| format!("cannot register demo model '{id}'"))?;
         tracing::info!(model_id = %id, "demo model registered");
-        feeds.push(feed);
+        feeds.push((feed, model_id));
     }
     tracing::warn!(
         models = feeds.len(),
@@ -210,22 +216,31 @@ pub fn load(
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let root: PathBuf = evidence.to_path_buf();
+    let store = store.clone();
     let handle = std::thread::Builder::new()
         .name("demo-feeder".into())
-        .spawn(move || feed_loop(&feeds, &root, now, period, &flag))?;
+        .spawn(move || feed_loop(&feeds, &store, &root, now, period, &flag))?;
     Ok(Feeder {
         stop,
         handle: Some(handle),
     })
 }
 
-fn feed_loop(feeds: &[Feed], root: &Path, t0: DateTime<Utc>, period: Duration, stop: &AtomicBool) {
+fn feed_loop(
+    feeds: &[(Feed, String)],
+    store: &Store,
+    root: &Path,
+    t0: DateTime<Utc>,
+    period: Duration,
+    stop: &AtomicBool,
+) {
     let mut k = 2;
+    let mut rebaselined = vec![false; feeds.len()];
     while !stop.load(Ordering::SeqCst) {
         // Window k covers [t0 + (k-1)·period, t0 + k·period); write it when window k-1 begins.
         let due = t0 + period * (k as i32 - 2);
         if Utc::now() >= due {
-            for f in feeds {
+            for (f, _) in feeds {
                 if let Err(e) = f.write_window(root, k, t0 + period * (k as i32 - 1), period) {
                     tracing::error!(dir = %f.dir, error = %e, "demo feeder cannot write");
                 }
@@ -233,7 +248,47 @@ fn feed_loop(feeds: &[Feed], root: &Path, t0: DateTime<Utc>, period: Duration, s
             tracing::debug!(window = k, "demo evidence window written");
             k += 1;
         } else {
+            for (i, (f, model_id)) in feeds.iter().enumerate() {
+                if let Some(w) = f.rebaseline_at.filter(|_| !rebaselined[i]) {
+                    let from = t0 + period * (w as i32 - 1);
+                    match rebaseline(store, model_id, from) {
+                        Ok(done) => rebaselined[i] = done,
+                        Err(e) => {
+                            tracing::error!(model_id = %model_id, error = %e, "demo cannot approve a new baseline")
+                        }
+                    }
+                }
+            }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
     }
+}
+
+/// Approves the model's latest judged audit as its baseline once that audit read only evidence
+/// from `from` on; true when done.
+fn rebaseline(store: &Store, model_id: &str, from: DateTime<Utc>) -> anyhow::Result<bool> {
+    use audit_domain::{AuditType, ExecutionStatus};
+    use audit_store::repo::audits;
+    let latest = store.read(|c| audits::recent_finished(c, model_id, AuditType::Passive, 1))?;
+    let Some(run) = latest.into_iter().next() else {
+        return Ok(false);
+    };
+    let judged = matches!(
+        run.execution_status,
+        Some(ExecutionStatus::Success | ExecutionStatus::Partial)
+    );
+    if !judged || run.window_start.is_none_or(|s| s < from) {
+        return Ok(false);
+    }
+    let id = run.audit_id.clone();
+    store.write(|c| {
+        audits::approve(
+            c,
+            &id,
+            "demo-operator",
+            Some("model retrained on the new population; its first audit approved as the new baseline"),
+        )
+    })?;
+    tracing::info!(model_id = %model_id, audit_id = %id, "demo: new baseline approved");
+    Ok(true)
 }

@@ -408,6 +408,11 @@ fn threshold_rows(t: &Thresholds) -> Vec<ThresholdRow> {
             "change of the positive outcome rate",
         ),
         row(
+            "eod_increase",
+            bands(&t.eod_increase),
+            "growth of the true-positive-rate gap between groups",
+        ),
+        row(
             "min_samples",
             t.min_samples.to_string(),
             "with fewer rows in the window, findings are at most LOW",
@@ -420,7 +425,12 @@ fn threshold_rows(t: &Thresholds) -> Vec<ThresholdRow> {
         row(
             "alpha",
             format!("{}", t.alpha),
-            "significance level: a finding whose test gives p ≥ alpha is capped at LOW",
+            "family-wise significance level: a finding above LOW needs its test to reject after Holm's correction over all the audit's tests",
+        ),
+        row(
+            "persistence_windows",
+            t.persistence_windows.to_string(),
+            "consecutive windows a rule must be above LOW before it is reported above LOW",
         ),
         row(
             "max_invalid_ratio",
