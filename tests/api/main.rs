@@ -11,6 +11,7 @@ mod browser;
 mod compliance;
 mod concurrency;
 mod dashboards;
+mod decisions;
 mod errors;
 mod events;
 mod frontend;
