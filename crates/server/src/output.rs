@@ -90,6 +90,29 @@ pub fn render_text(o: &AuditOutcome) -> String {
             }
         );
     }
+    let st = &o.statistics;
+    if !st.new_labels.is_empty() {
+        let _ = writeln!(s, "new labels        {}", st.new_labels.join(", "));
+    }
+    if !st.tests.is_empty() {
+        let _ = writeln!(
+            s,
+            "tests             {} in the family, Holm-adjusted at alpha {}",
+            st.tests.len(),
+            st.alpha
+        );
+        for t in &st.tests {
+            let _ = writeln!(
+                s,
+                "  {:<34} {:<15} p {:<10.3e} adjusted {:<10.3e} {}",
+                t.id,
+                t.method,
+                t.p_value,
+                t.adjusted_p,
+                if t.significant { "rejected" } else { "not rejected" }
+            );
+        }
+    }
     if let Some(r) = m.refusal_rate {
         let _ = writeln!(
             s,
