@@ -1,6 +1,6 @@
 //! Dashboard series, the riskiest models and recent activity, from real audits.
 
-use crate::harness::{Backend, Options, Server, spec};
+use crate::harness::{Backend, Options, Server, audit_generated, spec};
 use crate::on_both;
 use crate::registry::model;
 use serde_json::{Value, json};
@@ -14,21 +14,7 @@ fn upload_and_run(s: &Server, id: &str, seed: u64, drift: f64) -> Value {
     );
     g.drift = drift;
     g.bias = drift;
-    let mut text = Vec::new();
-    auditor::synth::write_text(
-        auditor::synth::Generator::new(g),
-        auditor::synth::OutFormat::Jsonl,
-        &mut text,
-    )
-    .unwrap();
-    s.post_raw(
-        &format!("/models/{id}/samples"),
-        "application/x-ndjson",
-        text,
-    )
-    .ok(201);
-    let r = s.post(&format!("/models/{id}/audits"), &json!({})).ok(202);
-    s.wait_audit(r["audit_id"].as_str().unwrap())
+    audit_generated(s, id, g)
 }
 
 fn dashboard_series(b: Backend) {

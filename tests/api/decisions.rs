@@ -1,7 +1,7 @@
 //! Calibrated decisions through the service: the family of tests on the stored summary, and the
 //! policy's persistence requirement (`persistence_windows`), which needs the model's history.
 
-use crate::harness::{Backend, Options, Server, spec};
+use crate::harness::{Backend, Options, Server, audit_generated, spec};
 use crate::on_both;
 use crate::registry::model;
 use chrono::{Duration, Utc};
@@ -11,21 +11,7 @@ use serde_json::{Value, json};
 fn audit_sample(s: &Server, id: &str, seed: u64, drift: f64) -> Value {
     let mut g = spec(2000, seed, Utc::now() - Duration::hours(2), 3_600_000);
     g.drift = drift;
-    let mut text = Vec::new();
-    auditor::synth::write_text(
-        auditor::synth::Generator::new(g),
-        auditor::synth::OutFormat::Jsonl,
-        &mut text,
-    )
-    .unwrap();
-    s.post_raw(
-        &format!("/models/{id}/samples"),
-        "application/x-ndjson",
-        text,
-    )
-    .ok(201);
-    let run = s.post(&format!("/models/{id}/audits"), &json!({})).ok(202);
-    let a = s.wait_audit(run["audit_id"].as_str().unwrap());
+    let a = audit_generated(s, id, g);
     s.get(&format!("/audits/{}", a["audit_id"].as_str().unwrap()))
         .ok(200)
 }

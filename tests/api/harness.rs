@@ -425,6 +425,22 @@ pub fn write_evidence(path: &Path, spec: GenSpec) {
 }
 
 /// `rows` rows spread over `[start, start + span_ms)`.
+/// Uploads the rows `g` generates as a sample of model `id`, runs an audit now and waits for it.
+pub fn audit_generated(s: &Server, id: &str, g: GenSpec) -> Value {
+    let mut text = Vec::new();
+    write_text(Generator::new(g), OutFormat::Jsonl, &mut text).expect("generate");
+    s.post_raw(
+        &format!("/models/{id}/samples"),
+        "application/x-ndjson",
+        text,
+    )
+    .ok(201);
+    let r = s
+        .post(&format!("/models/{id}/audits"), &serde_json::json!({}))
+        .ok(202);
+    s.wait_audit(r["audit_id"].as_str().expect("audit id"))
+}
+
 pub fn spec(rows: u64, seed: u64, start: DateTime<Utc>, span_ms: i64) -> GenSpec {
     GenSpec {
         rows,

@@ -26,18 +26,24 @@ pub struct Homogeneity {
     pub categories: usize,
 }
 
-/// Pearson chi-square statistic, degrees of freedom and p-value of the 2×k contingency table
-/// with rows `a` and `b`, without continuity correction; equals
-/// `scipy.stats.chi2_contingency([a, b], correction=False)`. Columns empty in both rows are
-/// dropped; `None` when fewer than two columns or an empty row remain.
-pub fn chi2_contingency(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+/// The non-empty columns of the 2×k table with rows `a` and `b`, and the two row totals.
+fn columns(a: &[f64], b: &[f64]) -> (Vec<(f64, f64)>, f64, f64) {
     let cols: Vec<(f64, f64)> = a
         .iter()
         .zip(b)
         .map(|(x, y)| (*x, *y))
         .filter(|(x, y)| x + y > 0.0)
         .collect();
-    let (ra, rb): (f64, f64) = cols.iter().fold((0.0, 0.0), |s, c| (s.0 + c.0, s.1 + c.1));
+    let (ra, rb) = cols.iter().fold((0.0, 0.0), |s, c| (s.0 + c.0, s.1 + c.1));
+    (cols, ra, rb)
+}
+
+/// Pearson chi-square statistic, degrees of freedom and p-value of the 2×k contingency table
+/// with rows `a` and `b`, without continuity correction; equals
+/// `scipy.stats.chi2_contingency([a, b], correction=False)`. Columns empty in both rows are
+/// dropped; `None` when fewer than two columns or an empty row remain.
+pub fn chi2_contingency(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+    let (cols, ra, rb) = columns(a, b);
     let n = ra + rb;
     if cols.len() < 2 || ra <= 0.0 || rb <= 0.0 {
         return None;
@@ -125,13 +131,7 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> f64 {
 /// chi-square test of homogeneity. `None` when nothing can be tested (an empty side, or a
 /// single category).
 pub fn homogeneity(a: &[f64], b: &[f64]) -> Option<Homogeneity> {
-    let mut cols: Vec<(f64, f64)> = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (*x, *y))
-        .filter(|(x, y)| x + y > 0.0)
-        .collect();
-    let (ra, rb): (f64, f64) = cols.iter().fold((0.0, 0.0), |s, c| (s.0 + c.0, s.1 + c.1));
+    let (mut cols, ra, rb) = columns(a, b);
     let n = ra + rb;
     if ra <= 0.0 || rb <= 0.0 {
         return None;

@@ -166,6 +166,12 @@ impl Distribution {
     }
 }
 
+/// A change with its sign ("−0.120", "+10.0"), printed apart from the band `edges` its size is not on.
+fn signed(change: f64, edges: &[f64], decimals: usize) -> String {
+    let sign = if change < 0.0 { "−" } else { "+" };
+    format!("{sign}{}", beside(change.abs(), edges, decimals))
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
@@ -299,8 +305,7 @@ fn risk(
         });
         let bands = t.avg_confidence_change;
         if let Some(band) = bands.classify(change.abs()) {
-            let shown = beside(change.abs(), &[bands.medium, bands.high, bands.critical], 3);
-            let sign = if change < 0.0 { "−" } else { "+" };
+            let shown = signed(change, &[bands.medium, bands.high, bands.critical], 3);
             push(
                 "risk.avg_confidence_change",
                 "avg_confidence",
@@ -308,7 +313,7 @@ fn risk(
                 band,
                 bm,
                 cm,
-                format!("Average confidence moved from {bm:.3} to {cm:.3} ({sign}{shown})"),
+                format!("Average confidence moved from {bm:.3} to {cm:.3} ({shown})"),
             );
         }
     }
@@ -335,7 +340,6 @@ fn risk(
                 .iter()
                 .map(|e| e * 100.0)
                 .collect();
-            let sign = if change < 0.0 { "−" } else { "+" };
             push(
                 "risk.outcome_rate_change",
                 "outcome_rate",
@@ -344,10 +348,10 @@ fn risk(
                 br,
                 cr,
                 format!(
-                    "Positive outcome rate moved from {} to {} ({sign}{} points)",
+                    "Positive outcome rate moved from {} to {} ({} points)",
                     pct(br),
                     pct(cr),
-                    beside(change.abs() * 100.0, &points, 1)
+                    signed(change * 100.0, &points, 1)
                 ),
             );
         }

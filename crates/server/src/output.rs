@@ -109,7 +109,11 @@ pub fn render_text(o: &AuditOutcome) -> String {
                 t.method,
                 t.p_value,
                 t.adjusted_p,
-                if t.significant { "rejected" } else { "not rejected" }
+                if t.significant {
+                    "rejected"
+                } else {
+                    "not rejected"
+                }
             );
         }
     }
