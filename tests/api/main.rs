@@ -17,6 +17,7 @@ mod frontend;
 mod governance;
 mod notify;
 mod openapi;
+mod outbound;
 mod privacy;
 mod registry;
 mod report;

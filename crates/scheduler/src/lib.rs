@@ -30,6 +30,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use period::{TimeScale, next_after, next_slot};
+
+/// Why a policy's active audits do not run: said on the model and as a `policy.warning` event.
+pub const NO_TARGET_WARNING: &str = "active audits are enabled, but the model has no probe target (PUT /models/{model_id}/active-target): they are skipped";
 pub use sources::SourcePolicy;
 
 #[derive(Debug, thiserror::Error)]
@@ -357,11 +360,18 @@ impl Runner {
             let mut types = vec![AuditType::Passive];
             // Probing needs both the permission and the scope: `active_security` off means
             // the security checks are not performed at all.
-            if p.active_audit_enabled
-                && p.audit_scope.active_security
-                && targets::get(c, &p.model_id)?.is_some()
-            {
-                types.push(AuditType::Active);
+            if p.active_audit_enabled && p.audit_scope.active_security {
+                if targets::get(c, &p.model_id)?.is_some() {
+                    types.push(AuditType::Active);
+                } else {
+                    // Said, not silently skipped: the policy asks for probes nobody can send.
+                    audit_store::repo::events::emit(
+                        c,
+                        &p.model_id,
+                        "policy.warning",
+                        serde_json::json!({"warning": NO_TARGET_WARNING, "slot": slot}),
+                    )?;
+                }
             }
             let mut runs = Vec::new();
             for t in types {
@@ -403,6 +413,14 @@ impl Runner {
                     "model '{model_id}' not found"
                 )));
             };
+            // Seed 000: active audits run ONLY if the policy's active_audit_enabled is true.
+            if audit_type == AuditType::Active
+                && !policies::of_model(c, model_id)?.is_some_and(|p| p.active_audit_enabled)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "active audits are not enabled for model '{model_id}': set active_audit_enabled to true in its policy first"
+                )));
+            }
             if audit_type == AuditType::Active && targets::get(c, model_id)?.is_none() {
                 return Err(StoreError::Invalid(format!(
                     "model '{model_id}' has no active target: set one with PUT /models/{model_id}/active-target"
@@ -507,7 +525,7 @@ impl Runner {
             )
             .and_then(|d| d.plan())
             .map_err(|e| format!("policy_reference: {e}"))?;
-            return active::evaluate(run, &target, &plan);
+            return active::evaluate(run, &target, &plan, &self.sources.outbound);
         }
         let (model, sources, policy) = self
             .store

@@ -56,6 +56,11 @@ pub struct ServeArgs {
     /// Largest inference summary an `api` source may return, in bytes.
     #[arg(long, env = "AUDITOR_API_MAX_BYTES")]
     pub api_max_bytes: Option<u64>,
+    /// Internal destinations outbound calls (api sources, webhooks, probe targets) may reach
+    /// besides public addresses: comma-separated hosts, IPs and CIDR networks, each with an
+    /// optional port or port range (docs/configuration.md).
+    #[arg(long, env = "AUDITOR_OUTBOUND_ALLOW")]
+    pub outbound_allow: Option<String>,
     /// Largest sample upload, in bytes.
     #[arg(long, env = "AUDITOR_MAX_SAMPLE_BYTES")]
     pub max_sample_bytes: Option<usize>,
@@ -103,6 +108,7 @@ pub struct FileConfig {
     pub cache_ttl_ms: Option<u64>,
     pub api_timeout_secs: Option<u64>,
     pub api_max_bytes: Option<u64>,
+    pub outbound_allow: Option<Vec<String>>,
     pub max_sample_bytes: Option<usize>,
     pub run_timeout_secs: Option<u64>,
     pub no_scheduler: Option<bool>,
@@ -126,6 +132,7 @@ pub struct Settings {
     pub cache_ttl_ms: u64,
     pub api_timeout_secs: u64,
     pub api_max_bytes: u64,
+    pub outbound_allow: String,
     pub max_sample_bytes: usize,
     pub run_timeout_secs: u64,
     pub no_scheduler: bool,
@@ -178,6 +185,11 @@ impl Settings {
             cache_ttl_ms: a.cache_ttl_ms.or(file.cache_ttl_ms).unwrap_or(1000),
             api_timeout_secs: a.api_timeout_secs.or(file.api_timeout_secs).unwrap_or(10),
             api_max_bytes: a.api_max_bytes.or(file.api_max_bytes).unwrap_or(1 << 20),
+            outbound_allow: a
+                .outbound_allow
+                .clone()
+                .or(file.outbound_allow.map(|v| v.join(",")))
+                .unwrap_or_default(),
             max_sample_bytes: a
                 .max_sample_bytes
                 .or(file.max_sample_bytes)
@@ -200,6 +212,7 @@ impl Settings {
         if !(1..=59).contains(&s.tick_seconds) {
             bail!("tick_seconds must be between 1 and 59");
         }
+        audit_outbound::OutboundPolicy::parse(&s.outbound_allow)?;
         if s.event_retention_secs == 0 {
             bail!("event_retention_secs must be at least 1");
         }
@@ -254,6 +267,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     let mut sources = SourcePolicy::new(&s.evidence_roots).map_err(anyhow::Error::msg)?;
     sources.api_timeout = Duration::from_secs(s.api_timeout_secs);
     sources.api_max_bytes = s.api_max_bytes;
+    let outbound = std::sync::Arc::new(audit_outbound::OutboundPolicy::parse(&s.outbound_allow)?);
+    if outbound.allow_entries() > 0 {
+        tracing::warn!(
+            allow = %s.outbound_allow,
+            "outbound calls may reach these internal destinations (AUDITOR_OUTBOUND_ALLOW)"
+        );
+    }
+    sources.outbound = outbound.clone();
     if s.evidence_roots.is_empty() {
         tracing::warn!(
             "no evidence root configured (AUDITOR_EVIDENCE_ROOTS): logs, batch and container sources are refused"
@@ -281,6 +302,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             run_timeout: Duration::from_secs(s.run_timeout_secs.max(1)),
             notify: audit_scheduler::notify::NotifyConfig {
                 retention: Duration::from_secs(s.event_retention_secs),
+                outbound,
                 ..Default::default()
             },
             ..SchedulerConfig::default()

@@ -176,6 +176,20 @@ where
         .transpose()
 }
 
+/// Checks an outbound URL (webhook, probe target) against the outbound policy, resolving its
+/// host on the blocking pool: a 422 with one sentence that does not say where the host points.
+pub async fn check_outbound(state: &web::Data<AppState>, url: &str) -> Result<(), ApiError> {
+    let outbound = state.runner.sources().outbound.clone();
+    let url = url.to_owned();
+    web::block(move || {
+        outbound.check(&url).map(|_| ()).map_err(|e| {
+            tracing::debug!(host = %audit_outbound::host_of(&url), reason = %e, "outbound url refused");
+            ApiError::invalid(format!("url: {}", e.public_detail()))
+        })
+    })
+    .await?
+}
+
 /// Runs `f` on a pooled connection on the blocking pool.
 pub async fn read<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
 where

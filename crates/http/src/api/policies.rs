@@ -119,6 +119,7 @@ pub async fn create(
         visible_model(c, &caller, &p.model_id)?;
         let created = policies::insert(c, &p)?;
         log_policy(c, &caller, "policy.create", &created)?;
+        super::models::warn_of_policy(c, &created.model_id)?;
         Ok(created)
     })
     .await?;
@@ -221,6 +222,7 @@ pub async fn update(
         }
         let p = policies::update(c, id, &changes)?;
         log_policy(c, &caller, "policy.update", &p)?;
+        super::models::warn_of_policy(c, &p.model_id)?;
         Ok(p)
     })
     .await?;
