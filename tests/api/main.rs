@@ -13,6 +13,7 @@ mod concurrency;
 mod dashboards;
 mod errors;
 mod events;
+mod flood;
 mod frontend;
 mod governance;
 mod notify;

@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// Threads running audits.
     #[arg(long, env = "AUDITOR_AUDIT_WORKERS")]
     pub audit_workers: Option<usize>,
+    /// Run-now audits queued or running at once per tenant (each model has at most one).
+    #[arg(long, env = "AUDITOR_RUN_NOW_PER_TENANT")]
+    pub run_now_per_tenant: Option<usize>,
     /// Threads serving HTTP (default: one per core).
     #[arg(long, env = "AUDITOR_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -102,6 +105,7 @@ pub struct FileConfig {
     pub cors_origins: Option<Vec<String>>,
     pub time_scale: Option<f64>,
     pub audit_workers: Option<usize>,
+    pub run_now_per_tenant: Option<usize>,
     pub http_workers: Option<usize>,
     pub tick_seconds: Option<u32>,
     pub db_pool_size: Option<u32>,
@@ -126,6 +130,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub time_scale: f64,
     pub audit_workers: usize,
+    pub run_now_per_tenant: usize,
     pub http_workers: usize,
     pub tick_seconds: u32,
     pub db_pool_size: u32,
@@ -179,6 +184,10 @@ impl Settings {
                 .unwrap_or_else(|| vec!["http://localhost:3000".into()]),
             time_scale: a.time_scale.or(file.time_scale).unwrap_or(1.0),
             audit_workers: a.audit_workers.or(file.audit_workers).unwrap_or(2),
+            run_now_per_tenant: a
+                .run_now_per_tenant
+                .or(file.run_now_per_tenant)
+                .unwrap_or(4),
             http_workers: a.http_workers.or(file.http_workers).unwrap_or(cores),
             tick_seconds: a.tick_seconds.or(file.tick_seconds).unwrap_or(5),
             db_pool_size: a.db_pool_size.or(file.db_pool_size).unwrap_or(16),
@@ -219,8 +228,14 @@ impl Settings {
         if !(1..=30 * 86_400).contains(&s.token_ttl_secs) {
             bail!("token_ttl_secs must be between 1 and 2592000 (30 days)");
         }
-        if s.audit_workers == 0 || s.http_workers == 0 || s.db_pool_size == 0 {
-            bail!("audit_workers, http_workers and db_pool_size must be at least 1");
+        if s.audit_workers == 0
+            || s.http_workers == 0
+            || s.db_pool_size == 0
+            || s.run_now_per_tenant == 0
+        {
+            bail!(
+                "audit_workers, http_workers, db_pool_size and run_now_per_tenant must be at least 1"
+            );
         }
         Ok(s)
     }
@@ -300,6 +315,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             tick_seconds: s.tick_seconds,
             time_scale: TimeScale(s.time_scale),
             run_timeout: Duration::from_secs(s.run_timeout_secs.max(1)),
+            run_now_per_tenant: s.run_now_per_tenant,
             notify: audit_scheduler::notify::NotifyConfig {
                 retention: Duration::from_secs(s.event_retention_secs),
                 outbound,
