@@ -23,3 +23,4 @@ mod privacy;
 mod registry;
 mod report;
 mod rules;
+mod validation;

@@ -151,11 +151,26 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::bad_request(format!("invalid query parameters: {err}"))
+    use actix_web::error::QueryPayloadError as Q;
+    match err {
+        Q::Deserialize(e) => ApiError::bad_request(format!("invalid query parameters: {e}")),
+        other => ApiError::bad_request(format!("invalid query parameters: {other}")),
+    }
 }
 
-pub fn path_error(err: actix_web::error::PathError) -> ApiError {
-    ApiError::not_found(format!("invalid path: {err}"))
+/// A path whose identifiers do not parse (a number too large, bytes that are not UTF-8) names
+/// nothing: 404, in a sentence.
+pub fn path_error(err: actix_web::error::PathError, req: &actix_web::HttpRequest) -> ApiError {
+    tracing::debug!(path = %req.path(), error = %err, "path parameters do not parse");
+    let params: Vec<&str> = req.match_info().iter().map(|(k, _)| k).collect();
+    let what = match params.as_slice() {
+        [] => "an identifier".to_owned(),
+        [one] => format!("'{one}'"),
+        many => format!("one of {}", many.join(", ")),
+    };
+    ApiError::not_found(format!(
+        "nothing found: {what} in the path is not a valid identifier (a whole number, or text that is valid UTF-8)"
+    ))
 }
 
 pub fn payload_error(err: actix_web::error::PayloadError) -> ApiError {
