@@ -144,7 +144,7 @@ fn cors(origins: &[String]) -> Cors {
     c
 }
 
-/// The OpenAPI document of every route (what `/openapi.json` serves).
+/// The OpenAPI document of every route (what `/openapi.json` serves without anonymous reads).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()
         .into_utoipa_app()
@@ -152,7 +152,92 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(api::configure)
         .split_for_parts();
     auth::document(&mut api);
+    complete_responses(&mut api);
     api
+}
+
+/// Declares on every operation the error statuses that the layers below its handler can
+/// answer, each with `{"detail"}`: 401/403 (credentials and roles), 404 (path identifiers that
+/// do not parse or name nothing), 400 (query parameters), 400/413/415/422 (JSON bodies), 414
+/// and 431 (URL length, header count), 500 and 503. Statuses a handler declares itself keep
+/// their description.
+pub fn complete_responses(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |why: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(why)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in api.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let secured = op
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().any(|r| *r != Default::default()));
+            let params = op.parameters.as_deref().unwrap_or(&[]);
+            let has_query = params
+                .iter()
+                .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
+            let has_path = path.contains('{');
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json"));
+            let any_body = op.request_body.is_some();
+            let mut add: Vec<(&str, &str)> = Vec::new();
+            if secured {
+                add.push(("401", "No valid credential"));
+                add.push(("403", "The credential's role may not do this"));
+            }
+            if has_query || json_body {
+                add.push(("400", "Malformed JSON or invalid query parameters"));
+            }
+            if has_path || json_body {
+                add.push((
+                    "404",
+                    "Not found: the path's resource or one the body names, or a path identifier that does not parse",
+                ));
+            }
+            if any_body {
+                add.push(("413", "Body over the size limit"));
+                add.push((
+                    "415",
+                    "A body in a content type this operation does not take",
+                ));
+            }
+            if json_body {
+                add.push((
+                    "422",
+                    "Well-formed JSON of the wrong shape, or a field check",
+                ));
+            }
+            add.push(("414", "URL longer than 8192 bytes"));
+            add.push(("431", "More than 64 request headers"));
+            add.push(("500", "Internal error (the server log has the cause)"));
+            add.push(("503", "The database does not answer"));
+            for (code, why) in add {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error(why));
+            }
+        }
+    }
 }
 
 /// Which methods each documented path template answers: the default service says 405 with
@@ -312,6 +397,7 @@ pub fn app(
     let query = web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into());
     let path = web::PathConfig::default().error_handler(|e, req| error::path_error(e, req).into());
     let cors = cors(&state.config.cors_origins);
+    let anonymous = state.config.anonymous_reads;
     let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -322,6 +408,10 @@ pub fn app(
         .configure(api::configure)
         .split_for_parts();
     auth::document(&mut api);
+    complete_responses(&mut api);
+    if anonymous {
+        auth::document_anonymous_reads(&mut api);
+    }
     let methods = web::Data::new(Methods::of(&api));
     app.app_data(methods)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// turns this on). Writes always need credentials.
     #[arg(long, env = "AUDITOR_ANONYMOUS_READS")]
     pub anonymous_reads: bool,
+    /// Never allow reads without credentials, not even with `--demo` (e.g. to test that every
+    /// route needs its credential).
+    #[arg(long, conflicts_with = "anonymous_reads")]
+    pub no_anonymous_reads: bool,
     /// Seconds a login token lives (default 3600).
     #[arg(long, env = "AUDITOR_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
@@ -208,7 +212,8 @@ impl Settings {
                 .or(file.run_timeout_secs)
                 .unwrap_or(30 * 60),
             no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
-            anonymous_reads: a.anonymous_reads || file.anonymous_reads.unwrap_or(false),
+            anonymous_reads: !a.no_anonymous_reads
+                && (a.anonymous_reads || file.anonymous_reads.unwrap_or(false)),
             token_ttl_secs: a.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(3600),
             event_retention_secs: a
                 .event_retention_secs
@@ -258,7 +263,7 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
     if a.tick_seconds.is_none() {
         s.tick_seconds = 1;
     }
-    s.anonymous_reads = true;
+    s.anonymous_reads = !a.no_anonymous_reads;
     Ok(evidence)
 }
 

@@ -101,8 +101,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub skip: Option<i64>,
     /// Rows to return (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

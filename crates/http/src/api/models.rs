@@ -667,7 +667,15 @@ fn sample_format(req: &HttpRequest, p: &SampleParams) -> Result<Format, ApiError
 #[utoipa::path(
     tag = "models",
     params(("model_id" = String, Path, description = "The model's identifier"), SampleParams),
-    request_body(content = String, description = "JSON Lines, CSV or TSV rows", content_type = "application/x-ndjson"),
+    request_body(
+        description = "JSON Lines (application/x-ndjson, application/jsonl, or one JSON object as application/json), CSV (text/csv) or TSV (text/tab-separated-values) rows; or any type with ?format=",
+        content(
+            (String = "application/x-ndjson"),
+            (Object = "application/json"),
+            (String = "text/csv"),
+            (String = "text/tab-separated-values")
+        )
+    ),
     responses(
         (status = 201, body = SampleReceipt),
         (status = 404, body = crate::ErrorBody),
