@@ -16,6 +16,26 @@ fn target(url: &str) -> Value {
            "requests_per_minute": 6000, "timeout_secs": 5, "max_calls": 500})
 }
 
+/// Lets `model_id`'s active audits run (seed 000: only when `active_audit_enabled`), with a
+/// policy that schedules nothing, or by switching the flag on an existing policy.
+pub fn enable_active(s: &Server, model_id: &str) {
+    let r = s.post(
+        "/audit-policies",
+        &json!({"model_id": model_id, "audit_frequency": "monthly",
+                "active_audit_enabled": true, "enabled": false}),
+    );
+    if r.status == 409 {
+        let id = s.get(&format!("/models/{model_id}")).ok(200)["policy"]["id"].clone();
+        s.put(
+            &format!("/audit-policies/{id}"),
+            &json!({"active_audit_enabled": true}),
+        )
+        .ok(200);
+    } else {
+        r.ok(201);
+    }
+}
+
 fn active_audits(b: Backend) {
     let s = Server::start(&b, Options::default());
     for id in ["safe", "open", "down"] {
@@ -25,6 +45,18 @@ fn active_audits(b: Backend) {
         )
         .ok(201);
     }
+    // Seed 000: active audits run only when the policy enables them; here there is no policy.
+    let d = s
+        .post("/models/safe/audits?audit_type=active", &json!({}))
+        .detail(409);
+    assert!(d.contains("active_audit_enabled"), "{d}");
+    assert_eq!(s.get("/models/safe").ok(200)["warnings"], json!([]));
+    for id in ["safe", "open", "down"] {
+        enable_active(&s, id);
+    }
+    // Enabled without a probe target: said on the model, not silently skipped.
+    let w = s.get("/models/safe").ok(200)["warnings"].clone();
+    assert!(w[0].as_str().unwrap().contains("no probe target"), "{w}");
     // No target yet.
     s.post("/models/safe/audits?audit_type=active", &json!({}))
         .detail(422);
@@ -38,6 +70,7 @@ fn active_audits(b: Backend) {
         .put("/models/safe/active-target", &target(&safe_url))
         .ok(200);
     assert_eq!(t["has_secret"], true);
+    assert_eq!(s.get("/models/safe").ok(200)["warnings"], json!([]));
     assert!(!t.to_string().contains("TOPSECRET"), "secret returned: {t}");
     s.put("/models/open/active-target", &target(&open_url))
         .ok(200);
@@ -304,6 +337,7 @@ fn policy_packs_and_anthropic_targets(b: Backend) {
     let created = s
         .post("/audit-policies", &policy(json!("hr-policy.toml")))
         .ok(201);
+    enable_active(&s, "hr");
     let e = s
         .put(
             &format!("/audit-policies/{}", created["id"]),

@@ -347,10 +347,29 @@ fn run_now_approve_samples(b: Backend) {
     assert_eq!(run["trigger"], "manual");
     let a1 = s.wait_audit(run["audit_id"].as_str().unwrap());
     assert_eq!(a1["audit_result"], "BASELINE_CREATED", "{a1}");
+    let m = s.get("/models/smp").ok(200);
+    assert_eq!(m["last_audit_status"], "BASELINE_CREATED", "{m}");
+    assert_eq!(m["last_execution_status"], a1["execution_status"], "{m}");
+    assert_ne!(m["last_execution_status"], "FAILED", "{m}");
     // The sample was consumed: a second run has no evidence.
     let run = s.post("/models/smp/audits", &json!({})).ok(202);
     let a2 = s.wait_audit(run["audit_id"].as_str().unwrap());
     assert_eq!(a2["execution_status"], "FAILED", "{a2}");
+    // Seed 000's last_audit_status holds an audit result only: a run that could not judge
+    // has none, and says how it went in last_execution_status.
+    let m = s.get("/models/smp").ok(200);
+    assert_eq!(m["last_audit_status"], Value::Null, "{m}");
+    assert_eq!(m["last_execution_status"], "FAILED", "{m}");
+    let listed = s.get("/models?limit=500").ok(200);
+    let row = listed["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model_id"] == "smp")
+        .unwrap()
+        .clone();
+    assert_eq!(row["last_audit_status"], Value::Null, "{row}");
+    assert_eq!(row["last_execution_status"], "FAILED", "{row}");
     assert!(
         a2["execution_reason"].as_str().unwrap().contains("row"),
         "{a2}"
@@ -547,6 +566,8 @@ fn demo_shows_baselines_then_failures() {
             day_seconds: 2.0,
             no_roots: true,
             admin_key: None,
+            // The demo makes no outbound call and allows nothing.
+            outbound_allow: None,
             extra: vec![
                 "--demo".into(),
                 "--demo-dir".into(),

@@ -113,6 +113,7 @@ fn a_page_from_another_origin_calls_the_api() {
         &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 6}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "bb");
     let run = s
         .post("/models/bb/audits?audit_type=active", &json!({}))
         .ok(202);

@@ -89,6 +89,7 @@ fn live_events(b: Backend) {
         &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 12}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "llm");
     // Another tenant, listening too: it must hear nothing of this.
     let other = s.post("/v1/tenants", &json!({"name": "other"})).ok(201);
     let other_key = other["admin_key"].as_str().unwrap().to_owned();
@@ -205,6 +206,7 @@ fn old_events_are_pruned() {
         &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 3}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "llm");
     let r = s
         .post("/models/llm/audits?audit_type=active", &json!({}))
         .ok(202);
@@ -228,3 +230,84 @@ fn old_events_are_pruned() {
     s.get(&format!("/audits/{}", r["audit_id"].as_str().unwrap()))
         .ok(200);
 }
+
+/// Seed 000: active audits run only when the policy enables them, through run-now and the
+/// frontend's route too; a policy enabling them without a probe target says so, at once (a
+/// `policy.warning` event and the model's `warnings`) and at each scheduled slot.
+fn active_needs_the_flag(b: Backend) {
+    let s = Server::start(
+        &b,
+        Options {
+            scheduler: true,
+            day_seconds: 3.0,
+            ..Options::default()
+        },
+    );
+    let admin = s.admin_key.clone().unwrap();
+    let mut m = model("bot", "llm", "api", json!({"type": "sample"}));
+    m["name"] = json!("Bot");
+    s.post("/models/register", &m).ok(201);
+    let (chat, _) = fake_chat::start(fake_chat::refuse);
+    s.put(
+        "/models/bot/active-target",
+        &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 3}),
+    )
+    .ok(200);
+    // A target, but no policy enabling active audits: 409 with the reason, nothing queued.
+    for d in [
+        s.post("/models/bot/audits?audit_type=active", &json!({}))
+            .detail(409),
+        s.post("/api/v1/audit", &json!({"model_name": "Bot"}))
+            .detail(409),
+    ] {
+        assert!(d.contains("active_audit_enabled"), "{d}");
+    }
+    assert_eq!(
+        s.get("/audits?audit_type=active&include_running=true")
+            .ok(200)["total"],
+        0
+    );
+    // A policy that says active audits but leaves the flag off still refuses.
+    let pol = s
+        .post(
+            "/audit-policies",
+            &json!({"model_id": "bot", "audit_frequency": "daily",
+                    "audit_scope": {"drift": true, "bias": true, "risk": true, "compliance": false, "active_security": true}}),
+        )
+        .ok(201);
+    s.post("/models/bot/audits?audit_type=active", &json!({}))
+        .detail(409);
+
+    let rx = sse(&s, "?types=policy.warning", Some(&admin), None);
+    // Enabled, then the target removed: a warning event at once, and one per scheduled slot.
+    s.put(
+        &format!("/audit-policies/{}", pol["id"]),
+        &json!({"active_audit_enabled": true}),
+    )
+    .ok(200);
+    assert_eq!(s.get("/models/bot").ok(200)["warnings"], json!([]));
+    let run = s
+        .post("/api/v1/audit", &json!({"model_name": "Bot"}))
+        .ok(202);
+    assert!(run["audit_id"].is_string(), "{run}");
+    s.delete("/models/bot/active-target").ok(200);
+    let got = until(&rx, |e| e.len() >= 2);
+    for (_, kind, data) in &got {
+        assert_eq!(kind, "policy.warning");
+        assert_eq!(data["model_id"], "bot", "{data}");
+        assert!(
+            data["data"]["warning"]
+                .as_str()
+                .unwrap()
+                .contains("no probe target"),
+            "{data}"
+        );
+    }
+    let w = s.get("/models/bot").ok(200)["warnings"].clone();
+    assert!(w[0].as_str().unwrap().contains("no probe target"), "{w}");
+    assert!(
+        got.iter().any(|(_, _, d)| d["data"]["slot"].is_string()),
+        "a slot warning: {got:?}"
+    );
+}
+on_both!(active_needs_the_flag);

@@ -17,6 +17,7 @@ fn frontend_routes(b: Backend) {
         &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 15}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "support-bot");
     // runAudit: by model name, answered at once with the run in progress.
     s.post(
         "/api/v1/audit",

@@ -311,6 +311,7 @@ fn tenants_are_isolated(b: Backend) {
         &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 30}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "acme-llm");
     let run = a
         .post("/models/acme-llm/audits?audit_type=active", &json!({}))
         .ok(202);
@@ -511,6 +512,7 @@ fn compliance_log_records_every_change(b: Backend) {
         &json!({"url": chat, "model": "m", "auth_header": "authorization", "secret": "Bearer TOPSECRET-LOG", "requests_per_minute": 6000, "max_calls": 20}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "llm");
     let run = s
         .as_(Some(&auditor))
         .post("/models/llm/audits?audit_type=active", &json!({}))

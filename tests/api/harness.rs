@@ -110,6 +110,10 @@ pub struct Options {
     pub extra: Vec<String>,
     /// The admin key of an existing database (a sibling server does not print one).
     pub admin_key: Option<String>,
+    /// `AUDITOR_OUTBOUND_ALLOW`: the tests' fake endpoints listen on 127.0.0.1, which only an
+    /// explicit entry admits; `None` runs with the default policy (every internal address
+    /// refused).
+    pub outbound_allow: Option<String>,
 }
 
 impl Default for Options {
@@ -120,6 +124,7 @@ impl Default for Options {
             no_roots: false,
             extra: Vec::new(),
             admin_key: None,
+            outbound_allow: Some("127.0.0.1".into()),
         }
     }
 }
@@ -198,6 +203,7 @@ impl Server {
             ])
             .env_remove("AUDITOR_CONFIG")
             .env_remove("AUDITOR_EVIDENCE_ROOTS")
+            .env_remove("AUDITOR_OUTBOUND_ALLOW")
             .env("RUST_LOG", "info")
             .current_dir(dir.path())
             .stdout(Stdio::piped())
@@ -207,6 +213,9 @@ impl Server {
         }
         if !opts.scheduler {
             cmd.arg("--no-scheduler");
+        }
+        if let Some(allow) = &opts.outbound_allow {
+            cmd.args(["--outbound-allow", allow]);
         }
         cmd.args(&opts.extra);
         let mut child = cmd.spawn().expect("start auditor serve");

@@ -85,6 +85,7 @@ fn webhooks(b: Backend) {
         &json!({"url": chat, "model": "m", "requests_per_minute": 6000, "max_calls": 9}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "llm");
     // A flaky receiver (two 500s, then 200), a Slack-style one, and a dead one.
     let (flaky, flaky_seen) = receiver(2);
     let (slack, slack_seen) = receiver(0);

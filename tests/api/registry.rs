@@ -31,6 +31,8 @@ fn models_crud(b: Backend) {
     assert_eq!(created["model_id"], "credit-1");
     assert_eq!(created["audit_frequency"], "weekly");
     assert_eq!(created["last_audit_status"], Value::Null);
+    assert_eq!(created["last_execution_status"], Value::Null);
+    assert_eq!(created["warnings"], json!([]));
     assert_eq!(created["policy"]["audit_frequency"], "weekly");
     assert_eq!(created["evidence_sources"][0]["type"], "logs");
     assert_eq!(created["evidence_sources"][0]["read_only"], true);
@@ -80,6 +82,7 @@ fn models_crud(b: Backend) {
         "connection_type",
         "created_at",
         "last_audit_status",
+        "last_execution_status",
         "last_audit_time",
         "audit_frequency",
         "evidence_sources",

@@ -218,6 +218,7 @@ fn active_report(b: Backend) {
         &json!({"url": url, "model": "m", "requests_per_minute": 6000, "max_calls": 500}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "chat");
     let a = run(&s, "chat", "active");
     let id = a["audit_id"].as_str().unwrap();
     let (st, html) = fetch(&s, &format!("/audits/{id}/report.html"));
@@ -259,6 +260,7 @@ fn running_audit_report_is_409() {
         &json!({"url": url, "model": "m", "requests_per_minute": 6000, "max_calls": 12}),
     )
     .ok(200);
+    crate::active::enable_active(&s, "slow");
     let r = s
         .post("/models/slow/audits?audit_type=active", &json!({}))
         .ok(202);

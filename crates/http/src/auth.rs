@@ -363,6 +363,30 @@ fn reject<B>(req: ServiceRequest, e: ApiError) -> ServiceResponse<EitherBody<B>>
 
 /// States each operation's role in the OpenAPI document: a security requirement, an
 /// `x-required-role` extension and a line in the description.
+/// With anonymous reads on (`--demo`, `AUDITOR_ANONYMOUS_READS`), the routes a viewer may read
+/// take no credential either: their security requirements gain the empty one, so that the
+/// document served says what the server does.
+pub fn document_anonymous_reads(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for (path, item) in api.paths.paths.iter_mut() {
+        let ops = [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ];
+        for (m, op) in ops {
+            if let Some(op) = op
+                && matches!(access(&m, path), Access::Needs(Role::Viewer))
+                && let Some(sec) = &mut op.security
+            {
+                sec.push(SecurityRequirement::default());
+            }
+        }
+    }
+}
+
 pub fn document(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::{
         ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,

@@ -15,6 +15,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
+    /// Seconds for a `Retry-After` header (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -22,6 +24,14 @@ impl ApiError {
         ApiError {
             status,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+    /// 429 with `Retry-After`.
+    pub fn too_many(detail: impl Into<String>, retry_after_secs: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)
         }
     }
     pub fn not_found(detail: impl Into<String>) -> ApiError {
@@ -67,6 +77,9 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            r.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
         r.json(ErrorBody {
             detail: self.detail.clone(),
         })
@@ -103,9 +116,18 @@ impl From<audit_scheduler::RunError> for ApiError {
             audit_scheduler::RunError::Store(s) => s.into(),
             audit_scheduler::RunError::NotFound(m) => ApiError::not_found(m),
             // The caller asks faster than audits run: theirs to slow down, not a server fault.
-            audit_scheduler::RunError::Busy => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            // A model's own run usually takes seconds; a full tenant or queue a little longer.
+            audit_scheduler::RunError::Busy(r) => {
+                let secs = match r {
+                    audit_scheduler::queue::Refused::Model(_) => 2,
+                    _ => 5,
+                };
+                ApiError::too_many(r.to_string(), secs)
             }
+            audit_scheduler::RunError::Stopping => ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            },
         }
     }
 }
@@ -129,11 +151,26 @@ pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError) -> ApiError {
-    ApiError::bad_request(format!("invalid query parameters: {err}"))
+    use actix_web::error::QueryPayloadError as Q;
+    match err {
+        Q::Deserialize(e) => ApiError::bad_request(format!("invalid query parameters: {e}")),
+        other => ApiError::bad_request(format!("invalid query parameters: {other}")),
+    }
 }
 
-pub fn path_error(err: actix_web::error::PathError) -> ApiError {
-    ApiError::not_found(format!("invalid path: {err}"))
+/// A path whose identifiers do not parse (a number too large, bytes that are not UTF-8) names
+/// nothing: 404, in a sentence.
+pub fn path_error(err: actix_web::error::PathError, req: &actix_web::HttpRequest) -> ApiError {
+    tracing::debug!(path = %req.path(), error = %err, "path parameters do not parse");
+    let params: Vec<&str> = req.match_info().iter().map(|(k, _)| k).collect();
+    let what = match params.as_slice() {
+        [] => "an identifier".to_owned(),
+        [one] => format!("'{one}'"),
+        many => format!("one of {}", many.join(", ")),
+    };
+    ApiError::not_found(format!(
+        "nothing found: {what} in the path is not a valid identifier (a whole number, or text that is valid UTF-8)"
+    ))
 }
 
 pub fn payload_error(err: actix_web::error::PayloadError) -> ApiError {

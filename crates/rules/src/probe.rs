@@ -4,6 +4,7 @@
 
 use crate::{Pack, Plan, RuleCategory};
 use audit_domain::{AuditResult, Finding, FindingCategory, Severity};
+use audit_outbound::OutboundPolicy;
 use std::time::{Duration, Instant};
 
 /// One reply of the model.
@@ -24,6 +25,9 @@ pub enum CallError {
     Connect(String),
     #[error("unreadable answer: {0}")]
     Body(String),
+    /// The outbound policy refused the URL (the detail is for the log only).
+    #[error("refused by the outbound policy: {0}")]
+    Refused(String),
 }
 
 impl CallError {
@@ -63,8 +67,11 @@ impl std::fmt::Debug for OpenAiChat {
 }
 
 impl OpenAiChat {
-    /// `auth`: header name and value, e.g. (`authorization`, `Bearer …`).
+    /// `auth`: header name and value, e.g. (`authorization`, `Bearer …`). The URL is checked
+    /// against `outbound` now, and every call connects only to the addresses checked (no
+    /// proxy, no redirects).
     pub fn new(
+        outbound: &OutboundPolicy,
         url: &str,
         model: &str,
         auth: Option<(String, String)>,
@@ -72,13 +79,12 @@ impl OpenAiChat {
         max_tokens: u32,
         timeout: Duration,
     ) -> Result<OpenAiChat, CallError> {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| CallError::Connect(e.to_string()))?;
+        let pinned = outbound
+            .client(url, timeout)
+            .map_err(|e| CallError::Refused(e.to_string()))?;
+        let http = pinned.client;
         Ok(OpenAiChat {
-            url: url.to_owned(),
+            url: pinned.destination.url.to_string(),
             model: model.to_owned(),
             auth,
             temperature,
@@ -232,9 +238,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A client for this endpoint's wire format.
-    pub fn client(&self) -> Result<Box<dyn ChatClient>, CallError> {
+    /// A client for this endpoint's wire format, its URL checked against `outbound` (see
+    /// [`OpenAiChat::new`]).
+    pub fn client(&self, outbound: &OutboundPolicy) -> Result<Box<dyn ChatClient>, CallError> {
         let c = OpenAiChat::new(
+            outbound,
             &self.url,
             &self.model,
             self.auth.clone(),

@@ -108,8 +108,14 @@ fn fake(b: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
 
 const SECRET: &str = "Bearer sk-test-SECRET-0123456789";
 
+/// The fakes listen on loopback, which only an explicit allow entry admits.
+fn loopback() -> audit_outbound::OutboundPolicy {
+    audit_outbound::OutboundPolicy::parse("127.0.0.1").unwrap()
+}
+
 fn client(url: &str, timeout_ms: u64) -> OpenAiChat {
     OpenAiChat::new(
+        &loopback(),
         url,
         "fake-model",
         Some(("authorization".into(), SECRET.into())),
@@ -255,7 +261,7 @@ fn anthropic(url: &str) -> Box<dyn ChatClient> {
         max_tokens: 128,
         timeout: Duration::from_secs(5),
     }
-    .client()
+    .client(&loopback())
     .unwrap()
 }
 

@@ -3,6 +3,7 @@
 //! summaries are stored.
 
 use audit_domain::{ExecutionStatus, Severity};
+use audit_outbound::OutboundPolicy;
 use audit_rules::Plan;
 use audit_rules::probe::{ApiStyle, Budget, Endpoint, ProbeReport, run_plan};
 use audit_store::AuditRun;
@@ -38,11 +39,14 @@ fn canary() -> String {
     format!("CNRY-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// Runs the plan against the target and turns the report into the run's results.
+/// Runs the plan against the target and turns the report into the run's results. The target's
+/// URL is checked against `outbound` again before the first call, and every call connects only
+/// to the checked addresses.
 pub fn evaluate(
     run: &AuditRun,
     target: &ActiveTarget,
     plan: &Plan,
+    outbound: &OutboundPolicy,
 ) -> Result<audits::FinishRun, String> {
     let auth = match (&target.auth_header, &target.secret) {
         (Some(h), Some(s)) => Some((h.clone(), s.clone())),
@@ -59,8 +63,11 @@ pub fn evaluate(
         max_tokens: target.max_tokens.max(1) as u32,
         timeout: Duration::from_secs(target.timeout_secs.clamp(1, 300) as u64),
     }
-    .client()
-    .map_err(|e| format!("probe client: {e}"))?;
+    .client(outbound)
+    .map_err(|e| {
+        tracing::debug!(audit_id = %run.audit_id, host = %audit_outbound::host_of(&target.url), reason = %e, "probe target refused");
+        format!("probe target: {}", audit_outbound::GENERIC_FAILURE)
+    })?;
     let report = run_plan(
         plan,
         client.as_ref(),

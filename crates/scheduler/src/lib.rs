@@ -12,6 +12,7 @@ pub mod active;
 pub mod compliance;
 pub mod notify;
 pub mod period;
+pub mod queue;
 pub mod reference;
 pub mod sources;
 
@@ -23,13 +24,16 @@ use audit_evidence::TimeWindow;
 use audit_store::repo::{audits, models, policies, samples, targets};
 use audit_store::{AuditRun, AuditScope, Policy, Store, StoreError, Trigger};
 use chrono::{DateTime, Utc};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use period::{TimeScale, next_after, next_slot};
+
+/// Why a policy's active audits do not run: said on the model and as a `policy.warning` event.
+pub const NO_TARGET_WARNING: &str = "active audits are enabled, but the model has no probe target (PUT /models/{model_id}/active-target): they are skipped";
 pub use sources::SourcePolicy;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +42,11 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("{0}")]
     NotFound(String),
-    #[error("the audit queue is full; try again shortly")]
-    Busy,
+    /// Run-now beyond its room (per model, per tenant, overall): the caller's to retry.
+    #[error(transparent)]
+    Busy(#[from] queue::Refused),
+    #[error("the server is stopping; try again shortly")]
+    Stopping,
 }
 
 /// Settings of the scheduler and its workers.
@@ -57,6 +64,8 @@ pub struct SchedulerConfig {
     pub run_timeout: Duration,
     /// Webhook delivery.
     pub notify: notify::NotifyConfig,
+    /// Run-now audits queued or running at once per tenant (each model has at most one).
+    pub run_now_per_tenant: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -68,6 +77,7 @@ impl Default for SchedulerConfig {
             batch: 32,
             run_timeout: Duration::from_secs(30 * 60),
             notify: notify::NotifyConfig::default(),
+            run_now_per_tenant: 4,
         }
     }
 }
@@ -77,16 +87,15 @@ pub struct Runner {
     store: Store,
     sources: SourcePolicy,
     config: SchedulerConfig,
-    queue: SyncSender<AuditRun>,
-    in_flight: Arc<AtomicUsize>,
-    capacity: usize,
+    queue: Sender<(AuditRun, queue::Ticket)>,
+    slots: Arc<queue::Slots>,
 }
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
             .field("config", &self.config)
-            .field("in_flight", &self.in_flight.load(Ordering::Relaxed))
+            .field("in_flight", &self.slots.in_flight())
             .finish()
     }
 }
@@ -129,23 +138,27 @@ impl Scheduler {
             );
         }
         let workers = config.workers.max(1);
-        // Queue room for a few runs per worker; the scanner claims only what fits.
-        let capacity = workers * 4;
-        let (tx, rx) = sync_channel::<AuditRun>(capacity);
+        // Room for a few runs per worker, scheduled and run-now apart (queue.rs); the channel
+        // itself is unbounded, so that a claimed run is always queued.
+        let slots = queue::Slots::new(queue::Limits {
+            scheduled: workers * 4,
+            manual: workers * 4,
+            manual_per_tenant: config.run_now_per_tenant,
+        });
+        let (tx, rx) = channel::<(AuditRun, queue::Ticket)>();
         let runner = Arc::new(Runner {
             store,
             sources,
             config: config.clone(),
             queue: tx,
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            capacity,
+            slots,
         });
         let stop = Arc::new(AtomicBool::new(false));
         let rx = Arc::new(Mutex::new(rx));
         let mut threads = Vec::new();
         for i in 0..workers {
             let runner = Arc::clone(&runner);
-            let rx: Arc<Mutex<Receiver<AuditRun>>> = Arc::clone(&rx);
+            let rx: Arc<Mutex<Receiver<(AuditRun, queue::Ticket)>>> = Arc::clone(&rx);
             let handle = std::thread::Builder::new()
                 .name(format!("audit-worker-{i}"))
                 .spawn(move || {
@@ -154,9 +167,9 @@ impl Scheduler {
                             Ok(guard) => guard.recv(),
                             Err(_) => break,
                         };
-                        let Ok(run) = next else { break };
+                        let Ok((run, ticket)) = next else { break };
                         runner.execute(&run);
-                        runner.in_flight.fetch_sub(1, Ordering::SeqCst);
+                        drop(ticket);
                     }
                 })
                 .map_err(|e| StoreError::Pool(format!("cannot start worker: {e}")))?;
@@ -344,11 +357,10 @@ impl Runner {
         &self.sources
     }
 
-    /// Claims and queues every due policy's run (as many as the queue holds). Returns how many.
+    /// Claims and queues due policies' runs, as many as the scheduled room holds (run-now has
+    /// its own); the others stay due for a later tick. Returns how many.
     pub fn scan(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let room = self
-            .capacity
-            .saturating_sub(self.in_flight.load(Ordering::SeqCst));
+        let room = self.slots.scheduled_room();
         if room == 0 {
             return Ok(0);
         }
@@ -360,7 +372,8 @@ impl Runner {
             match self.claim_scheduled(&p, now) {
                 Ok(runs) => {
                     for run in runs {
-                        if self.enqueue(run).is_ok() {
+                        let ticket = self.slots.scheduled();
+                        if self.enqueue(run, ticket).is_ok() {
                             claimed += 1;
                         }
                     }
@@ -391,11 +404,18 @@ impl Runner {
             let mut types = vec![AuditType::Passive];
             // Probing needs both the permission and the scope: `active_security` off means
             // the security checks are not performed at all.
-            if p.active_audit_enabled
-                && p.audit_scope.active_security
-                && targets::get(c, &p.model_id)?.is_some()
-            {
-                types.push(AuditType::Active);
+            if p.active_audit_enabled && p.audit_scope.active_security {
+                if targets::get(c, &p.model_id)?.is_some() {
+                    types.push(AuditType::Active);
+                } else {
+                    // Said, not silently skipped: the policy asks for probes nobody can send.
+                    audit_store::repo::events::emit(
+                        c,
+                        &p.model_id,
+                        "policy.warning",
+                        serde_json::json!({"warning": NO_TARGET_WARNING, "slot": slot}),
+                    )?;
+                }
             }
             let mut runs = Vec::new();
             for t in types {
@@ -420,16 +440,20 @@ impl Runner {
     }
 
     /// Claims a run of `model_id` now (`POST /models/{model_id}/audits`) and queues it. An
-    /// active run needs the model's probe target.
+    /// active run needs the policy's permission and the model's probe target. Refused with
+    /// [`RunError::Busy`] while the model has a run-now audit queued or running, or its tenant
+    /// or the server has no run-now room left.
     pub fn run_now(
         &self,
         model_id: &str,
         audit_type: AuditType,
         actor: &str,
     ) -> Result<AuditRun, RunError> {
-        if self.in_flight.load(Ordering::SeqCst) >= self.capacity {
-            return Err(RunError::Busy);
-        }
+        let tenant = self
+            .store
+            .read(|c| audit_store::repo::tenants::tenant_of_model(c, model_id))?
+            .ok_or_else(|| RunError::NotFound(format!("model '{model_id}' not found")))?;
+        let ticket = self.slots.manual(model_id, &tenant)?;
         let now = audit_store::now();
         let run = self.store.write(|c| {
             let Some(model) = models::get(c, model_id)? else {
@@ -437,6 +461,14 @@ impl Runner {
                     "model '{model_id}' not found"
                 )));
             };
+            // Seed 000: active audits run ONLY if the policy's active_audit_enabled is true.
+            if audit_type == AuditType::Active
+                && !policies::of_model(c, model_id)?.is_some_and(|p| p.active_audit_enabled)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "active audits are not enabled for model '{model_id}': set active_audit_enabled to true in its policy first"
+                )));
+            }
             if audit_type == AuditType::Active && targets::get(c, model_id)?.is_none() {
                 return Err(StoreError::Invalid(format!(
                     "model '{model_id}' has no active target: set one with PUT /models/{model_id}/active-target"
@@ -468,26 +500,29 @@ impl Runner {
             Err(StoreError::NotFound(m)) => return Err(RunError::NotFound(m)),
             Err(e) => return Err(e.into()),
         };
-        self.enqueue(run.clone())?;
+        self.enqueue(run.clone(), ticket)?;
         Ok(run)
     }
 
-    fn enqueue(&self, run: AuditRun) -> Result<(), RunError> {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        match self.queue.try_send(run) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(run) | TrySendError::Disconnected(run)) => {
-                self.in_flight.fetch_sub(1, Ordering::SeqCst);
-                // Close the claimed run rather than leave it running forever.
-                let closed = self
-                    .store
-                    .write(|c| audits::finish(c, &failed(&run, "the audit queue was full".into())));
-                if let Err(e) = closed {
-                    tracing::error!(audit_id = %run.audit_id, error = %e, "cannot close unqueued run");
-                }
-                Err(RunError::Busy)
+    /// The room run-now has: (queued or running scheduled runs, run-now runs).
+    pub fn in_flight(&self) -> (usize, usize) {
+        self.slots.in_flight()
+    }
+
+    /// Queues a claimed run. The channel is unbounded (admission is counted by the tickets),
+    /// so this fails only when the workers are gone (the server is stopping).
+    fn enqueue(&self, run: AuditRun, ticket: queue::Ticket) -> Result<(), RunError> {
+        if let Err(std::sync::mpsc::SendError((run, _ticket))) = self.queue.send((run, ticket)) {
+            // Close the claimed run rather than leave it running forever.
+            let closed = self
+                .store
+                .write(|c| audits::finish(c, &failed(&run, "the server was stopping".into())));
+            if let Err(e) = closed {
+                tracing::error!(audit_id = %run.audit_id, error = %e, "cannot close unqueued run");
             }
+            return Err(RunError::Stopping);
         }
+        Ok(())
     }
 
     /// Runs a claimed audit to the end and stores its results. Never panics on bad evidence:
@@ -541,7 +576,7 @@ impl Runner {
             )
             .and_then(|d| d.plan())
             .map_err(|e| format!("policy_reference: {e}"))?;
-            return active::evaluate(run, &target, &plan);
+            return active::evaluate(run, &target, &plan, &self.sources.outbound);
         }
         let (model, sources, policy) = self
             .store

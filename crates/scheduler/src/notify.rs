@@ -6,6 +6,7 @@
 //! database (so one instance sends it) and sent on its own thread, so a dead target delays
 //! neither audits nor other targets.
 
+use audit_outbound::OutboundPolicy;
 use audit_store::Store;
 use audit_store::repo::events::{self, Event};
 use audit_store::repo::webhooks::{self, Webhook};
@@ -29,6 +30,8 @@ pub struct NotifyConfig {
     pub poll: Duration,
     /// Events and delivery records older than this are removed.
     pub retention: Duration,
+    /// Which URLs webhooks may reach; checked again before every delivery.
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 impl Default for NotifyConfig {
@@ -39,6 +42,7 @@ impl Default for NotifyConfig {
             timeout: Duration::from_secs(5),
             poll: Duration::from_millis(500),
             retention: Duration::from_secs(30 * 86_400),
+            outbound: Arc::new(OutboundPolicy::deny_internal()),
         }
     }
 }
@@ -140,75 +144,74 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     )
 }
 
-/// One POST; `Ok(status)` for 2xx, otherwise the status or error. Never names the URL in the
-/// error (it may hold a token).
+/// What a failed delivery records and reports, whatever the cause: whether the target was
+/// refused by the outbound policy, unreachable, slow or answered an error status is logged at
+/// debug level only, so that webhooks cannot map what the server can reach.
+pub const DELIVERY_FAILED: &str = audit_outbound::GENERIC_FAILURE;
+
+/// One POST to the target, its URL checked against the outbound policy right before and the
+/// connection pinned to the checked addresses. `Ok(status)` for 2xx; otherwise
+/// [`DELIVERY_FAILED`] and whether another try may help (never for a refused destination).
 pub fn send_once(
-    client: &reqwest::blocking::Client,
+    outbound: &OutboundPolicy,
+    timeout: Duration,
     h: &Webhook,
     e: &Event,
-) -> Result<u16, (Option<u16>, String)> {
+) -> Result<u16, bool> {
+    let pinned = match outbound.client(&h.url, timeout) {
+        Ok(p) => p,
+        Err(why) => {
+            tracing::debug!(webhook_id = h.id, host = %audit_outbound::host_of(&h.url), reason = %why, "webhook destination refused");
+            return Err(false);
+        }
+    };
     let body = message(&h.style, e).to_string();
-    let r = client
-        .post(&h.url)
+    let r = pinned
+        .client
+        .post(pinned.destination.url.as_str())
         .header("content-type", "application/json")
         .header("x-auditor-event", &e.kind)
         .header("x-auditor-delivery", e.id.to_string())
         .header("x-auditor-signature", sign(&h.secret, body.as_bytes()))
         .body(body)
         .send();
-    match r {
-        Ok(resp) if resp.status().is_success() => Ok(resp.status().as_u16()),
-        Ok(resp) => Err((
-            Some(resp.status().as_u16()),
-            format!("answered HTTP {}", resp.status().as_u16()),
-        )),
-        Err(e) if e.is_timeout() => Err((None, "timed out".into())),
-        Err(e) if e.is_connect() => Err((None, "cannot connect".into())),
-        Err(_) => Err((None, "request failed".into())),
-    }
-}
-
-pub fn client(timeout: Duration) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_else(|_| reqwest::blocking::Client::new())
+    let why = match r {
+        Ok(resp) if resp.status().is_success() => return Ok(resp.status().as_u16()),
+        Ok(resp) => format!("answered HTTP {}", resp.status().as_u16()),
+        Err(e) if e.is_timeout() => "timed out".into(),
+        Err(e) if e.is_connect() => "cannot connect".into(),
+        Err(_) => "request failed".into(),
+    };
+    tracing::debug!(webhook_id = h.id, host = %pinned.destination.host, reason = %why, "webhook delivery failed");
+    Err(true)
 }
 
 /// Sends one event with retries, recording every attempt.
-fn deliver(
-    store: &Store,
-    cfg: &NotifyConfig,
-    client: &reqwest::blocking::Client,
-    h: &Webhook,
-    e: &Event,
-) {
+fn deliver(store: &Store, cfg: &NotifyConfig, h: &Webhook, e: &Event) {
     let mut wait = cfg.backoff;
     for attempt in 1..=cfg.attempts.max(1) {
-        let got = send_once(client, h, e);
-        let (ok, status, error) = match &got {
-            Ok(s) => (true, Some(i32::from(*s)), None),
-            Err((s, why)) => (false, s.map(i32::from), Some(why.clone())),
+        let got = send_once(&cfg.outbound, cfg.timeout, h, e);
+        let (ok, status, error, again) = match got {
+            Ok(s) => (true, Some(i32::from(s)), None, false),
+            Err(again) => (false, None, Some(DELIVERY_FAILED), again),
         };
-        if let Err(err) = store.write(|c| {
-            webhooks::record(
-                c,
-                h.id,
-                e.id,
-                &e.kind,
-                attempt as i32,
-                ok,
-                status,
-                error.as_deref(),
-            )
-        }) {
+        if let Err(err) = store
+            .write(|c| webhooks::record(c, h.id, e.id, &e.kind, attempt as i32, ok, status, error))
+        {
             tracing::warn!(webhook_id = h.id, error = %err, "delivery attempt not recorded");
         }
         if ok {
             return;
         }
-        tracing::warn!(webhook_id = h.id, event_id = e.id, attempt, error = ?error, "webhook delivery failed");
+        tracing::warn!(
+            webhook_id = h.id,
+            event_id = e.id,
+            attempt,
+            "webhook delivery failed"
+        );
+        if !again {
+            return;
+        }
         if attempt < cfg.attempts {
             std::thread::sleep(wait);
             wait *= 2;
@@ -226,12 +229,11 @@ pub fn start(
         .name("webhook-delivery".into())
         .spawn(move || {
             let busy: Arc<Mutex<HashSet<i64>>> = Arc::default();
-            let client = client(cfg.timeout);
             // Retention runs every ten minutes, or twice per retention period if shorter.
             let prune_every = (cfg.retention / 2).min(Duration::from_secs(600));
             let mut pruned = std::time::Instant::now();
             while !stop.load(Ordering::SeqCst) {
-                if let Err(e) = cycle(&store, &cfg, &client, &busy) {
+                if let Err(e) = cycle(&store, &cfg, &busy) {
                     tracing::warn!(error = %e, "webhook cycle failed");
                 }
                 if pruned.elapsed() >= prune_every {
@@ -271,7 +273,6 @@ fn prune(store: &Store, retention: Duration) {
 fn cycle(
     store: &Store,
     cfg: &NotifyConfig,
-    client: &reqwest::blocking::Client,
     busy: &Arc<Mutex<HashSet<i64>>>,
 ) -> Result<(), audit_store::StoreError> {
     let hooks = store.read(|c| webhooks::list(c, None, true))?;
@@ -293,12 +294,12 @@ fn cycle(
         if let Ok(mut b) = busy.lock() {
             b.insert(h.id);
         }
-        let (store, cfg, client, busy) = (store.clone(), cfg.clone(), client.clone(), busy.clone());
+        let (store, cfg, busy) = (store.clone(), cfg.clone(), busy.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("webhook-{}", h.id))
             .spawn(move || {
                 for e in &todo {
-                    deliver(&store, &cfg, &client, &h, e);
+                    deliver(&store, &cfg, &h, e);
                 }
                 if let Ok(mut b) = busy.lock() {
                     b.remove(&h.id);

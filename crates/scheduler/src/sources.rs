@@ -11,7 +11,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use audit_outbound::OutboundPolicy;
 
 /// Configuration of a file source (`logs`, `batch`, `container`).
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +63,8 @@ pub struct SourcePolicy {
     pub api_max_bytes: u64,
     /// Worker threads per evidence read (0: one per core).
     pub read_threads: usize,
+    /// Which URLs `api` sources (and the server's other outbound calls) may reach.
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 impl SourcePolicy {
@@ -78,6 +83,7 @@ impl SourcePolicy {
             api_timeout: Duration::from_secs(10),
             api_max_bytes: 1 << 20,
             read_threads: 0,
+            outbound: Arc::new(OutboundPolicy::deny_internal()),
         })
     }
 
@@ -198,13 +204,14 @@ impl SourcePolicy {
             ConnectionType::Api => {
                 let c: ApiSourceConfig = serde_json::from_value(config.clone())
                     .map_err(|e| format!("api source config: {e}"))?;
-                let ok = (c.url.starts_with("http://") || c.url.starts_with("https://"))
-                    && reqwest::Url::parse(&c.url).is_ok();
-                if ok {
-                    Ok(())
-                } else {
-                    Err(format!("api source url '{}' is not an http(s) URL", c.url))
+                if c.url.len() > 2048 {
+                    return Err("api source url is longer than 2048 characters".into());
                 }
+                // Resolves the host: call it off the async workers.
+                self.outbound.check(&c.url).map(|_| ()).map_err(|e| {
+                    tracing::debug!(host = %audit_outbound::host_of(&c.url), reason = %e, "api source url refused");
+                    format!("api source url: {}", e.public_detail())
+                })
             }
             ConnectionType::Sample => {
                 let c: SampleSourceConfig = serde_json::from_value(config.clone())
@@ -251,8 +258,10 @@ impl SourcePolicy {
         audit_core::collect_files(&files, &mapping, &opts).map_err(|e| e.to_string())
     }
 
-    /// Fetches an `api` source's inference summary. No redirects are followed: outbound calls
-    /// go only to the configured URL.
+    /// Fetches an `api` source's inference summary. The URL is checked against the outbound
+    /// policy again and the client pinned to the checked addresses; no redirects are followed.
+    /// Every failure gives the same sentence (naming only the host): whether the host was
+    /// refused, unreachable or answered badly stays in the server log, at debug level.
     pub fn fetch_summary(&self, config: &serde_json::Value) -> Result<Collected, String> {
         let c: ApiSourceConfig =
             serde_json::from_value(config.clone()).map_err(|e| format!("source config: {e}"))?;
@@ -260,49 +269,56 @@ impl SourcePolicy {
             .timeout_secs
             .map_or(self.api_timeout, Duration::from_secs)
             .min(Duration::from_secs(120));
-        let client = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("http client: {e}"))?;
-        let mut req = client.get(&c.url).header("accept", "application/json");
-        for (k, v) in &c.headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
         // Errors name the host only: the URL may carry a token in its query.
-        let host = reqwest::Url::parse(&c.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "?".into());
-        let resp = req
-            .send()
-            .map_err(|e| format!("api source {host}: {}", without_url(&e)))?;
-        if !resp.status().is_success() {
-            return Err(format!("api source {host} answered {}", resp.status()));
-        }
-        let mut body = Vec::new();
-        resp.take(self.api_max_bytes + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| format!("api source {host}: {e}"))?;
-        if body.len() as u64 > self.api_max_bytes {
-            return Err(format!(
-                "api source {host}: summary larger than {} bytes",
-                self.api_max_bytes
-            ));
-        }
-        let profile = InferenceSummary::from_json(&body)
-            .and_then(|s| s.to_profile())
-            .map_err(|e| format!("api source {host}: {e}"))?;
+        let host = audit_outbound::host_of(&c.url);
+        let (profile, bytes) = self.fetch_profile(&c, timeout).map_err(|why| {
+            tracing::debug!(%host, reason = %why, "api source fetch failed");
+            format!("api source {host}: {}", audit_outbound::GENERIC_FAILURE)
+        })?;
         Ok(Collected {
             profile,
             files: vec![FileSummary {
                 path: format!("api:{host}"),
                 format: "inference-summary".into(),
-                bytes: body.len() as u64,
+                bytes,
                 rows: 0,
                 error: None,
             }],
         })
+    }
+
+    /// The fetch itself; its error is a detail for the log, never for the caller.
+    fn fetch_profile(
+        &self,
+        c: &ApiSourceConfig,
+        timeout: Duration,
+    ) -> Result<(Profile, u64), String> {
+        let pinned = self
+            .outbound
+            .client(&c.url, timeout)
+            .map_err(|e| format!("refused: {e}"))?;
+        let mut req = pinned
+            .client
+            .get(pinned.destination.url.as_str())
+            .header("accept", "application/json");
+        for (k, v) in &c.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = req.send().map_err(|e| without_url(&e))?;
+        if !resp.status().is_success() {
+            return Err(format!("answered {}", resp.status()));
+        }
+        let mut body = Vec::new();
+        resp.take(self.api_max_bytes + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| e.to_string())?;
+        if body.len() as u64 > self.api_max_bytes {
+            return Err(format!("summary larger than {} bytes", self.api_max_bytes));
+        }
+        let profile = InferenceSummary::from_json(&body)
+            .and_then(|s| s.to_profile())
+            .map_err(|e| e.to_string())?;
+        Ok((profile, body.len() as u64))
     }
 }
 

@@ -42,7 +42,7 @@ pub enum Command {
     /// the database: first set-up scripts, a lost key).
     AdminKey(AdminKeyArgs),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
     /// Fill a database with a large synthetic audit history (for benchmarks).
     #[command(hide = true)]
     BenchDb(crate::benchdb::BenchDbArgs),

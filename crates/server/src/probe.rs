@@ -120,7 +120,8 @@ pub fn run(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         max_tokens: a.answer_tokens,
         timeout: Duration::from_secs(a.timeout_secs),
     }
-    .client()?;
+    // The operator's own command: any address they name, still pinned to what it resolved to.
+    .client(&audit_outbound::OutboundPolicy::unrestricted())?;
     let report = run_plan(
         &plan,
         client.as_ref(),

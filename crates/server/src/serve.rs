@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// Threads running audits.
     #[arg(long, env = "AUDITOR_AUDIT_WORKERS")]
     pub audit_workers: Option<usize>,
+    /// Run-now audits queued or running at once per tenant (each model has at most one).
+    #[arg(long, env = "AUDITOR_RUN_NOW_PER_TENANT")]
+    pub run_now_per_tenant: Option<usize>,
     /// Threads serving HTTP (default: one per core).
     #[arg(long, env = "AUDITOR_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -56,6 +59,11 @@ pub struct ServeArgs {
     /// Largest inference summary an `api` source may return, in bytes.
     #[arg(long, env = "AUDITOR_API_MAX_BYTES")]
     pub api_max_bytes: Option<u64>,
+    /// Internal destinations outbound calls (api sources, webhooks, probe targets) may reach
+    /// besides public addresses: comma-separated hosts, IPs and CIDR networks, each with an
+    /// optional port or port range (docs/configuration.md).
+    #[arg(long, env = "AUDITOR_OUTBOUND_ALLOW")]
+    pub outbound_allow: Option<String>,
     /// Largest sample upload, in bytes.
     #[arg(long, env = "AUDITOR_MAX_SAMPLE_BYTES")]
     pub max_sample_bytes: Option<usize>,
@@ -69,6 +77,10 @@ pub struct ServeArgs {
     /// turns this on). Writes always need credentials.
     #[arg(long, env = "AUDITOR_ANONYMOUS_READS")]
     pub anonymous_reads: bool,
+    /// Never allow reads without credentials, not even with `--demo` (e.g. to test that every
+    /// route needs its credential).
+    #[arg(long, conflicts_with = "anonymous_reads")]
+    pub no_anonymous_reads: bool,
     /// Seconds a login token lives (default 3600).
     #[arg(long, env = "AUDITOR_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
@@ -97,12 +109,14 @@ pub struct FileConfig {
     pub cors_origins: Option<Vec<String>>,
     pub time_scale: Option<f64>,
     pub audit_workers: Option<usize>,
+    pub run_now_per_tenant: Option<usize>,
     pub http_workers: Option<usize>,
     pub tick_seconds: Option<u32>,
     pub db_pool_size: Option<u32>,
     pub cache_ttl_ms: Option<u64>,
     pub api_timeout_secs: Option<u64>,
     pub api_max_bytes: Option<u64>,
+    pub outbound_allow: Option<Vec<String>>,
     pub max_sample_bytes: Option<usize>,
     pub run_timeout_secs: Option<u64>,
     pub no_scheduler: Option<bool>,
@@ -120,12 +134,14 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub time_scale: f64,
     pub audit_workers: usize,
+    pub run_now_per_tenant: usize,
     pub http_workers: usize,
     pub tick_seconds: u32,
     pub db_pool_size: u32,
     pub cache_ttl_ms: u64,
     pub api_timeout_secs: u64,
     pub api_max_bytes: u64,
+    pub outbound_allow: String,
     pub max_sample_bytes: usize,
     pub run_timeout_secs: u64,
     pub no_scheduler: bool,
@@ -172,12 +188,21 @@ impl Settings {
                 .unwrap_or_else(|| vec!["http://localhost:3000".into()]),
             time_scale: a.time_scale.or(file.time_scale).unwrap_or(1.0),
             audit_workers: a.audit_workers.or(file.audit_workers).unwrap_or(2),
+            run_now_per_tenant: a
+                .run_now_per_tenant
+                .or(file.run_now_per_tenant)
+                .unwrap_or(4),
             http_workers: a.http_workers.or(file.http_workers).unwrap_or(cores),
             tick_seconds: a.tick_seconds.or(file.tick_seconds).unwrap_or(5),
             db_pool_size: a.db_pool_size.or(file.db_pool_size).unwrap_or(16),
             cache_ttl_ms: a.cache_ttl_ms.or(file.cache_ttl_ms).unwrap_or(1000),
             api_timeout_secs: a.api_timeout_secs.or(file.api_timeout_secs).unwrap_or(10),
             api_max_bytes: a.api_max_bytes.or(file.api_max_bytes).unwrap_or(1 << 20),
+            outbound_allow: a
+                .outbound_allow
+                .clone()
+                .or(file.outbound_allow.map(|v| v.join(",")))
+                .unwrap_or_default(),
             max_sample_bytes: a
                 .max_sample_bytes
                 .or(file.max_sample_bytes)
@@ -187,7 +212,8 @@ impl Settings {
                 .or(file.run_timeout_secs)
                 .unwrap_or(30 * 60),
             no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
-            anonymous_reads: a.anonymous_reads || file.anonymous_reads.unwrap_or(false),
+            anonymous_reads: !a.no_anonymous_reads
+                && (a.anonymous_reads || file.anonymous_reads.unwrap_or(false)),
             token_ttl_secs: a.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(3600),
             event_retention_secs: a
                 .event_retention_secs
@@ -200,14 +226,21 @@ impl Settings {
         if !(1..=59).contains(&s.tick_seconds) {
             bail!("tick_seconds must be between 1 and 59");
         }
+        audit_outbound::OutboundPolicy::parse(&s.outbound_allow)?;
         if s.event_retention_secs == 0 {
             bail!("event_retention_secs must be at least 1");
         }
         if !(1..=30 * 86_400).contains(&s.token_ttl_secs) {
             bail!("token_ttl_secs must be between 1 and 2592000 (30 days)");
         }
-        if s.audit_workers == 0 || s.http_workers == 0 || s.db_pool_size == 0 {
-            bail!("audit_workers, http_workers and db_pool_size must be at least 1");
+        if s.audit_workers == 0
+            || s.http_workers == 0
+            || s.db_pool_size == 0
+            || s.run_now_per_tenant == 0
+        {
+            bail!(
+                "audit_workers, http_workers, db_pool_size and run_now_per_tenant must be at least 1"
+            );
         }
         Ok(s)
     }
@@ -230,7 +263,7 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
     if a.tick_seconds.is_none() {
         s.tick_seconds = 1;
     }
-    s.anonymous_reads = true;
+    s.anonymous_reads = !a.no_anonymous_reads;
     Ok(evidence)
 }
 
@@ -254,6 +287,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     let mut sources = SourcePolicy::new(&s.evidence_roots).map_err(anyhow::Error::msg)?;
     sources.api_timeout = Duration::from_secs(s.api_timeout_secs);
     sources.api_max_bytes = s.api_max_bytes;
+    let outbound = std::sync::Arc::new(audit_outbound::OutboundPolicy::parse(&s.outbound_allow)?);
+    if outbound.allow_entries() > 0 {
+        tracing::warn!(
+            allow = %s.outbound_allow,
+            "outbound calls may reach these internal destinations (AUDITOR_OUTBOUND_ALLOW)"
+        );
+    }
+    sources.outbound = outbound.clone();
     if s.evidence_roots.is_empty() {
         tracing::warn!(
             "no evidence root configured (AUDITOR_EVIDENCE_ROOTS): logs, batch and container sources are refused"
@@ -279,8 +320,10 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             tick_seconds: s.tick_seconds,
             time_scale: TimeScale(s.time_scale),
             run_timeout: Duration::from_secs(s.run_timeout_secs.max(1)),
+            run_now_per_tenant: s.run_now_per_tenant,
             notify: audit_scheduler::notify::NotifyConfig {
                 retention: Duration::from_secs(s.event_retention_secs),
+                outbound,
                 ..Default::default()
             },
             ..SchedulerConfig::default()

@@ -530,6 +530,7 @@ pub async fn list_tenants(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewProject {
     /// Default: the caller's tenant.
     pub tenant_id: Option<String>,
@@ -622,6 +623,7 @@ pub async fn get_project(
 
 /// The set-up wizard's model: a name and version in a project.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WizardModel {
     pub project_id: String,
     pub name: String,

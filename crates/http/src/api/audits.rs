@@ -209,9 +209,12 @@ pub struct ApproveBody {
     request_body(content = Option<ApproveBody>),
     responses(
         (status = 200, body = audit_store::Approval),
+        (status = 400, description = "Malformed JSON", body = crate::ErrorBody),
         (status = 404, body = crate::ErrorBody),
         (status = 409, description = "Still running", body = crate::ErrorBody),
-        (status = 422, description = "No stored profile (failed or active audit)", body = crate::ErrorBody)
+        (status = 413, description = "Body too large", body = crate::ErrorBody),
+        (status = 415, description = "A body that is not JSON", body = crate::ErrorBody),
+        (status = 422, description = "Unknown fields, wrong types, no stored profile (failed or active audit)", body = crate::ErrorBody)
     )
 )]
 #[post("/audits/{audit_id}/approve")]
@@ -219,10 +222,10 @@ pub async fn approve(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    body: Option<web::Json<ApproveBody>>,
+    body: crate::body::OptionalJson<ApproveBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let b = body.map(|b| b.into_inner()).unwrap_or_default();
+    let b = body.0.unwrap_or_default();
     if b.approved_by
         .as_ref()
         .is_some_and(|who| who.trim().is_empty() || who.len() > 128)

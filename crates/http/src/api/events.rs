@@ -26,18 +26,19 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 pub struct EventParams {
     /// Resume after this event id (SSE clients may send `Last-Event-ID` instead).
     pub last_event_id: Option<i64>,
-    /// Comma-separated event types to receive (default: all four).
+    /// Comma-separated event types to receive (default: all five).
     pub types: Option<String>,
     /// For browsers, whose EventSource and WebSocket cannot send headers: the API key or login
     /// token. Other clients should use the `Authorization` header.
     pub access_token: Option<String>,
 }
 
-const TYPES: [&str; 4] = [
+const TYPES: [&str; 5] = [
     "audit.started",
     "audit.completed",
     "finding.created",
     "finding.updated",
+    "policy.warning",
 ];
 
 /// What one connection follows.

@@ -279,6 +279,7 @@ pub async fn get(
 
 /// The frontend's `AuditRequest`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FrontendAuditRequest {
     /// The model's `model_id` or its name.
     pub model_name: String,

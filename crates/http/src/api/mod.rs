@@ -101,8 +101,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub skip: Option<i64>,
     /// Rows to return (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -174,6 +176,20 @@ where
                 .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
         })
         .transpose()
+}
+
+/// Checks an outbound URL (webhook, probe target) against the outbound policy, resolving its
+/// host on the blocking pool: a 422 with one sentence that does not say where the host points.
+pub async fn check_outbound(state: &web::Data<AppState>, url: &str) -> Result<(), ApiError> {
+    let outbound = state.runner.sources().outbound.clone();
+    let url = url.to_owned();
+    web::block(move || {
+        outbound.check(&url).map(|_| ()).map_err(|e| {
+            tracing::debug!(host = %audit_outbound::host_of(&url), reason = %e, "outbound url refused");
+            ApiError::invalid(format!("url: {}", e.public_detail()))
+        })
+    })
+    .await?
 }
 
 /// Runs `f` on a pooled connection on the blocking pool.

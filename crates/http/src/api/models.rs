@@ -3,7 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use audit_domain::{
-    AuditFrequency, BaselineStrategy, ConnectionType, FieldMapping, ModelType, Thresholds,
+    AuditFrequency, AuditResult, BaselineStrategy, ConnectionType, ExecutionStatus, FieldMapping,
+    ModelType, Thresholds,
 };
 use audit_evidence::{Format, ReadOptions};
 use audit_metrics::ProfileBuilder;
@@ -118,10 +119,16 @@ pub struct UpdateModel {
 pub struct ModelView {
     #[serde(flatten)]
     pub model: Model,
-    /// `audit_result` of the latest finished audit, or `FAILED` when it could not judge.
-    pub last_audit_status: Option<String>,
+    /// Seed 000's `last_audit_status`: the `audit_result` of the latest finished audit (null
+    /// when there is none, or when that audit could not judge: see `last_execution_status`).
+    pub last_audit_status: Option<AuditResult>,
+    /// The `execution_status` of the same audit (`SUCCESS`, `PARTIAL` or `FAILED`).
+    pub last_execution_status: Option<ExecutionStatus>,
     pub last_audit_time: Option<chrono::DateTime<chrono::Utc>>,
     pub audit_frequency: Option<AuditFrequency>,
+    /// What keeps the policy from doing what it says, e.g. active audits enabled without a
+    /// probe target. Empty when nothing does.
+    pub warnings: Vec<String>,
 }
 
 /// A model with its sources (secrets redacted), policy, baseline and latest audit.
@@ -259,18 +266,53 @@ fn view_of(
 ) -> Result<ModelView, audit_store::StoreError> {
     let last = audits::latest_finished(c, &model.model_id)?;
     let policy = policies::of_model(c, &model.model_id)?;
+    let warnings = match &policy {
+        Some(p) => policy_warnings(c, p)?,
+        None => Vec::new(),
+    };
     Ok(ModelView {
-        last_audit_status: last.as_ref().map(|r| match r.audit_result {
-            Some(res) => res.as_str().to_owned(),
-            None => r
-                .execution_status
-                .map_or("FAILED", |s| s.as_str())
-                .to_owned(),
-        }),
+        warnings,
+        last_audit_status: last.as_ref().and_then(|r| r.audit_result),
+        last_execution_status: last.as_ref().and_then(|r| r.execution_status),
         last_audit_time: last.and_then(|r| r.executed_at),
         audit_frequency: policy.map(|p| p.audit_frequency),
         model,
     })
+}
+
+/// The policy's warnings (see `ModelView::warnings`).
+fn policy_warnings(
+    c: &mut audit_store::AnyConnection,
+    p: &Policy,
+) -> Result<Vec<String>, audit_store::StoreError> {
+    let untargeted = p.active_audit_enabled
+        && p.audit_scope.active_security
+        && audit_store::repo::targets::get(c, &p.model_id)?.is_none();
+    Ok(if untargeted {
+        vec![audit_scheduler::NO_TARGET_WARNING.to_owned()]
+    } else {
+        Vec::new()
+    })
+}
+
+/// After a change of a model's policy or target (inside its transaction): when the policy
+/// enables active audits that cannot run, a `policy.warning` event says so at once.
+pub(crate) fn warn_of_policy(
+    c: &mut audit_store::AnyConnection,
+    model_id: &str,
+) -> Result<(), audit_store::StoreError> {
+    let Some(p) = policies::of_model(c, model_id)? else {
+        return Ok(());
+    };
+    for w in policy_warnings(c, &p)? {
+        audit_store::repo::events::emit(
+            c,
+            model_id,
+            "policy.warning",
+            serde_json::json!({"warning": w}),
+        )?;
+    }
+    Ok(())
 }
 
 pub(crate) fn detail_of(
@@ -389,8 +431,9 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let project_id = body.project_id.clone();
-    let (mut new, sources, policy) =
-        prepare(&state.runner.sources().for_tenant(&caller.tenant_id), body)?;
+    // Off the async workers: checking an `api` source resolves its host.
+    let policy = state.runner.sources().for_tenant(&caller.tenant_id);
+    let (mut new, sources, policy) = web::block(move || prepare(&policy, body)).await??;
     let model_id = new.model_id.clone();
     let detail = write(&state, move |c| {
         let project = project_for(c, &caller, project_id.as_deref())?;
@@ -399,6 +442,7 @@ pub async fn register(
         models::insert(c, &new, &sources)?;
         if let Some(p) = &policy {
             policies::insert(c, p)?;
+            warn_of_policy(c, &model_id)?;
         }
         let d = detail_of(c, &model_id)?;
         log_model(c, &caller, "model.create", &model_id, model_change(&d))?;
@@ -494,11 +538,15 @@ pub async fn update(
     if let Some(v) = &u.version {
         check_text("version", v, 128)?;
     }
-    let sources = u
-        .evidence_sources
-        .as_deref()
-        .map(|s| check_sources(&state.runner.sources().for_tenant(&caller.tenant_id), s))
-        .transpose()?;
+    let policy = state.runner.sources().for_tenant(&caller.tenant_id);
+    let given = u.evidence_sources.clone();
+    let sources = web::block(move || {
+        given
+            .as_deref()
+            .map(|s| check_sources(&policy, s))
+            .transpose()
+    })
+    .await??;
     let changes = ModelChanges {
         name: u.name,
         version: u.version,
@@ -619,7 +667,15 @@ fn sample_format(req: &HttpRequest, p: &SampleParams) -> Result<Format, ApiError
 #[utoipa::path(
     tag = "models",
     params(("model_id" = String, Path, description = "The model's identifier"), SampleParams),
-    request_body(content = String, description = "JSON Lines, CSV or TSV rows", content_type = "application/x-ndjson"),
+    request_body(
+        description = "JSON Lines (application/x-ndjson, application/jsonl, or one JSON object as application/json), CSV (text/csv) or TSV (text/tab-separated-values) rows; or any type with ?format=",
+        content(
+            (String = "application/x-ndjson"),
+            (Object = "application/json"),
+            (String = "text/csv"),
+            (String = "text/tab-separated-values")
+        )
+    ),
     responses(
         (status = 201, body = SampleReceipt),
         (status = 404, body = crate::ErrorBody),

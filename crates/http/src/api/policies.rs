@@ -41,12 +41,47 @@ fn log_policy(
     Ok(())
 }
 
-/// `POST /audit-policies`.
+/// `POST /audit-policies`: the model and the policy fields of `PolicyInput`, in one object
+/// (no unknown fields).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreatePolicy {
     pub model_id: String,
-    #[serde(flatten)]
-    pub policy: PolicyInput,
+    pub audit_frequency: AuditFrequency,
+    #[serde(default)]
+    pub baseline_strategy: Option<BaselineStrategy>,
+    #[serde(default)]
+    pub audit_scope: Option<AuditScope>,
+    /// A document adding to the policy's checks: a JSON object, or a string holding inline
+    /// JSON or the path of a `.json`/`.toml` file under the evidence roots (docs/rules.md).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub policy_reference: Option<serde_json::Value>,
+    #[serde(default)]
+    pub active_audit_enabled: bool,
+    /// Threshold overrides: any subset of the keys in docs/metrics.md.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub thresholds: Option<serde_json::Value>,
+    /// Default true.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl CreatePolicy {
+    fn policy(&self) -> PolicyInput {
+        PolicyInput {
+            audit_frequency: self.audit_frequency,
+            baseline_strategy: self
+                .baseline_strategy
+                .unwrap_or(BaselineStrategy::PreviousAudit),
+            audit_scope: self.audit_scope,
+            policy_reference: self.policy_reference.clone(),
+            active_audit_enabled: self.active_audit_enabled,
+            thresholds: self.thresholds.clone(),
+            enabled: self.enabled.unwrap_or(true),
+        }
+    }
 }
 
 /// `PUT /audit-policies/{id}`: absent fields keep their value; `null` clears
@@ -113,12 +148,13 @@ pub async fn create(
     let p = new_policy(
         &state.runner.sources().for_tenant(&caller.tenant_id),
         &b.model_id,
-        &b.policy,
+        &b.policy(),
     )?;
     let created = write(&state, move |c| {
         visible_model(c, &caller, &p.model_id)?;
         let created = policies::insert(c, &p)?;
         log_policy(c, &caller, "policy.create", &created)?;
+        super::models::warn_of_policy(c, &created.model_id)?;
         Ok(created)
     })
     .await?;
@@ -221,6 +257,7 @@ pub async fn update(
         }
         let p = policies::update(c, id, &changes)?;
         log_policy(c, &caller, "policy.update", &p)?;
+        super::models::warn_of_policy(c, &p.model_id)?;
         Ok(p)
     })
     .await?;

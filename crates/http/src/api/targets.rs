@@ -60,9 +60,8 @@ impl std::fmt::Debug for TargetInput {
 }
 
 fn check(t: &TargetInput) -> Result<(), ApiError> {
-    let ok = (t.url.starts_with("http://") || t.url.starts_with("https://")) && t.url.len() < 2048;
-    if !ok {
-        return Err(ApiError::invalid("url must be an http(s) URL"));
+    if t.url.len() > 2048 {
+        return Err(ApiError::invalid("url is longer than 2048 characters"));
     }
     if let Some(s) = &t.api_style
         && audit_rules::probe::ApiStyle::parse(s).is_none()
@@ -124,6 +123,10 @@ pub async fn put_target(
     let id = path.into_inner();
     let t = body.into_inner();
     check(&t)?;
+    // Another tenant's model is "not found" before anything is said about the URL.
+    let (who, mid) = (caller.clone(), id.clone());
+    read(&state, move |c| visible_model(c, &who, &mid).map(|_| ())).await?;
+    super::check_outbound(&state, &t.url).await?;
     let view = write(&state, move |c| {
         visible_model(c, &caller, &id)?;
         // A stored secret is kept only for the same URL and header: otherwise an edit could
@@ -213,6 +216,7 @@ pub async fn delete_target(
                 &id,
                 serde_json::json!({"model_id": id}),
             )?;
+            super::models::warn_of_policy(c, &id)?;
             Ok(())
         } else {
             Err(StoreError::NotFound(format!(

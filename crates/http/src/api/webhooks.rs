@@ -87,12 +87,15 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     check_text("name", &b.name, 128)?;
-    let ok_url = (b.url.starts_with("http://") || b.url.starts_with("https://"))
-        && b.url.len() < 2048
-        && reqwest::Url::parse(&b.url).is_ok();
-    if !ok_url {
-        return Err(ApiError::invalid("url must be an http(s) URL"));
+    if b.url.len() > 2048 {
+        return Err(ApiError::invalid("url is longer than 2048 characters"));
     }
+    if let Some(m) = b.model_id.clone() {
+        // Another tenant's model is "not found" before anything is said about the URL.
+        let who = caller.clone();
+        read(&state, move |c| visible_model(c, &who, &m).map(|_| ())).await?;
+    }
+    super::check_outbound(&state, &b.url).await?;
     let style = b.style.unwrap_or_else(|| "json".into());
     if !["json", "slack", "teams"].contains(&style.as_str()) {
         return Err(ApiError::invalid("style must be json, slack or teams"));
@@ -237,7 +240,9 @@ pub async fn deliveries(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TestDelivery {
     pub ok: bool,
+    /// The target's status on success; absent on failure.
     pub status_code: Option<u16>,
+    /// On failure, one sentence whatever the cause (the server log has the details).
     pub error: Option<String>,
 }
 
@@ -264,12 +269,23 @@ pub async fn test(
         created_at: audit_store::now(),
     };
     let store = state.store.clone();
+    let outbound = state.runner.sources().outbound.clone();
     let got = web::block(move || {
-        let client = audit_scheduler::notify::client(std::time::Duration::from_secs(5));
-        let got = audit_scheduler::notify::send_once(&client, &h, &event);
-        let (ok, status, error) = match &got {
-            Ok(s) => (true, Some(*s), None),
-            Err((s, why)) => (false, *s, Some(why.clone())),
+        let got = audit_scheduler::notify::send_once(
+            &outbound,
+            std::time::Duration::from_secs(5),
+            &h,
+            &event,
+        );
+        // One sentence for every failure: the answer must not tell refused from unreachable
+        // from an error status.
+        let (ok, status, error) = match got {
+            Ok(s) => (true, Some(s), None),
+            Err(_) => (
+                false,
+                None,
+                Some(audit_scheduler::notify::DELIVERY_FAILED.to_owned()),
+            ),
         };
         store.write(|c| {
             webhooks::record(
