@@ -284,11 +284,29 @@ def ratio_below(x_lo, n_lo, x_hi, n_hi, line):
     return z, p
 
 
-def gap_increase(cur_lo, cur_hi, base_lo, base_hi, groups):
+def ratio_below_selected(lo, hi, line, groups):
+    """ratio_below for the data-chosen lowest/highest of `groups` groups: the reverse
+    orientation's tail added, times the groups*(groups-1)/2 pairs (Bonferroni)."""
+    z, p = ratio_below(lo[0], lo[1], hi[0], hi[1], line)
+    k = 0.5 if 0 in (lo[0], hi[0], lo[1] - lo[0], hi[1] - hi[0]) else 0.0
+    a, na, c, nc = lo[0] + k, lo[1] + 2 * k, hi[0] + k, hi[1] + 2 * k
+    se = math.sqrt(1 / a - 1 / na + 1 / c - 1 / nc)
+    reverse = float(stats.norm.cdf(z + 2 * math.log(min(line, 1.0)) / se))
+    return z, min(1.0, (p + reverse) * groups * (groups - 1) / 2)
+
+
+def gap_increase(cur_lo, cur_hi, base, groups):
+    """Change of the gap as reported ((hi-lo) now minus (max-min) then over the same groups);
+    Agresti-Caffo variances, twice the largest baseline one; times groups*(groups-1)."""
     r = lambda t: t[0] / t[1]
-    v = lambda t: r(t) * (1 - r(t)) / t[1]
-    change = (r(cur_hi) - r(cur_lo)) - (r(base_hi) - r(base_lo))
-    se = math.sqrt(v(cur_lo) + v(cur_hi) + v(base_lo) + v(base_hi))
+
+    def v(t):
+        n = t[1] + 2.0
+        p = (t[0] + 1.0) / n
+        return p * (1 - p) / n
+
+    change = (r(cur_hi) - r(cur_lo)) - (max(r(b) for b in base) - min(r(b) for b in base))
+    se = math.sqrt(v(cur_lo) + v(cur_hi) + 2 * max(v(b) for b in base))
     z = change / se
     return change, z, min(1.0, float(stats.norm.sf(z)) * groups * (groups - 1))
 
@@ -440,17 +458,17 @@ def growth(cur, base, sel):
     r = lambda t: t[0] / t[1]
     lo = min(both, key=lambda g: r(sel(cur[g])))
     hi = max(both, key=lambda g: r(sel(cur[g])))
+    change, _, p = gap_increase(sel(cur[lo]), sel(cur[hi]), [sel(base[g]) for g in both], len(both))
     current = r(sel(cur[hi])) - r(sel(cur[lo]))
-    brates = [r(sel(base[g])) for g in both]
-    baseline = max(brates) - min(brates)
-    _, z, p = gap_increase(sel(cur[lo]), sel(cur[hi]), sel(base[lo]), sel(base[hi]), len(both))
-    return current - baseline, p, current, baseline
+    return change, p, current, current - change
 
 
 def fairness_tests(gs, bgs, gmin, gmax):
     lo, hi = gs[gmin], gs[gmax]
-    _, dir_p = ratio_below(lo["pos"], lo["count"], hi["pos"], hi["count"], 0.8)
-    _, dir_p_crit = ratio_below(lo["pos"], lo["count"], hi["pos"], hi["count"], 0.6)
+    g = sum(1 for s in gs.values() if s["count"] >= MIN_GROUP)
+    pair = ((lo["pos"], lo["count"]), (hi["pos"], hi["count"]))
+    _, dir_p = ratio_below_selected(*pair, 0.8, g)
+    _, dir_p_crit = ratio_below_selected(*pair, 0.6, g)
     dpd_inc, dpd_p, dpd_cur, dpd_base = growth(gs, bgs, lambda g: (g["pos"], g["count"]))
     eod_inc, eod_p, eod_cur, eod_base = growth(gs, bgs, lambda g: (g["tp"], g["actual_pos"]))
     return {
@@ -476,6 +494,7 @@ def decisions(comp, n_cur):
         b = comp["bias"][attr]
         tests += [
             ("bias.disparate_impact." + attr, b["dir_p"]),
+            ("bias.disparate_impact_critical." + attr, b["dir_p_critical"]),
             ("bias.dpd_increase." + attr, b["dpd_increase_p"]),
             ("bias.eod_increase." + attr, b["eod_increase_p"]),
         ]
@@ -502,8 +521,7 @@ def decisions(comp, n_cur):
         if dir_band is not None:
             sev = dir_band if sig[tid] else "LOW"
             if sev == "CRITICAL":
-                nested = max(adj[[t[0] for t in tests].index(tid)], min(1.0, m * b["dir_p_critical"]))
-                sev = "CRITICAL" if nested <= ALPHA else "HIGH"
+                sev = "CRITICAL" if sig["bias.disparate_impact_critical." + attr] else "HIGH"
             findings["bias.disparate_impact|dir." + attr] = sev
         judge("bias.dpd_increase|dpd." + attr, band(b["dpd_increase"], (0.05, 0.10, 0.20)), "bias.dpd_increase." + attr)
         judge("bias.eod_increase|eod." + attr, band(b["eod_increase"], (0.05, 0.10, 0.20)), "bias.eod_increase." + attr)
@@ -521,13 +539,18 @@ def edge_cases():
            ([5, 5, 5, 5, 5, 1000], [9, 1, 4, 6, 5, 990])]
     ratio = [(48, 100, 60, 100, 0.8), (200, 500, 300, 500, 0.8), (0, 40, 10, 40, 0.8), (45, 100, 55, 100, 0.8),
              (300, 1000, 500, 1000, 0.6), (12, 45, 30, 45, 0.8)]
-    gaps = [((200, 500), (300, 500), (250, 500), (250, 500), 2), ((450, 1000), (550, 1000), (450, 1000), (550, 1000), 2),
-            ((40, 250), (90, 250), (60, 250), (70, 250), 4)]
+    gaps = [((200, 500), (300, 500), [(250, 500), (250, 500)], 2),
+            ((450, 1000), (550, 1000), [(450, 1000), (550, 1000)], 2),
+            ((350, 1000), (550, 1000), [(550, 1000), (350, 1000)], 2),
+            ((40, 250), (90, 250), [(60, 250), (70, 250), (65, 250), (50, 250)], 4),
+            ((0, 40), (40, 40), [(0, 40), (0, 40)], 2)]
+    selected = [((48, 100), (60, 100), 0.8, 2), ((200, 500), (300, 500), 0.8, 4), ((0, 40), (10, 40), 0.6, 3)]
     return {
         "fisher": [{"table": list(t), "p": float(stats.fisher_exact([[t[0], t[1]], [t[2], t[3]]]).pvalue)} for t in fisher],
         "homogeneity": [dict(zip(("statistic", "p", "df", "method"), homogeneity(a, b)), a=a, b=b) for a, b in chi],
         "ratio": [dict(zip(("z", "p"), ratio_below(*r)), case=list(r)) for r in ratio],
-        "gap": [dict(zip(("change", "z", "p"), gap_increase(*g)), case=[list(g[0]), list(g[1]), list(g[2]), list(g[3]), g[4]]) for g in gaps],
+        "gap": [dict(zip(("change", "z", "p"), gap_increase(*g)), case=[list(g[0]), list(g[1]), [list(b) for b in g[2]], g[3]]) for g in gaps],
+        "ratio_selected": [dict(zip(("z", "p"), ratio_below_selected(*c)), case=[list(c[0]), list(c[1]), c[2], c[3]]) for c in selected],
         "holm": {"p": [0.01, 0.04, 0.03, 0.5, 0.0004, 0.2], "adjusted": holm([0.01, 0.04, 0.03, 0.5, 0.0004, 0.2])},
     }
 

@@ -160,18 +160,16 @@ fn growth(
         both.iter().min_by(|a, b| r(a.0).total_cmp(&r(b.0)))?,
         both.iter().max_by(|a, b| r(a.0).total_cmp(&r(b.0)))?,
     );
+    let base: Vec<Rate> = both.iter().map(|p| pick(p.1)).collect();
+    let (increase, _, p) = hypothesis::gap_increase((pick(lo.0), pick(hi.0)), &base, both.len())?;
     let current = r(hi.0) - r(lo.0);
-    let fold = |f: fn(f64, f64) -> f64, init: f64| both.iter().map(|p| r(p.1)).fold(init, f);
-    let baseline = fold(f64::max, f64::MIN) - fold(f64::min, f64::MAX);
-    let p = hypothesis::gap_increase(pick(lo.0), pick(hi.0), pick(lo.1), pick(hi.1), both.len())
-        .map(|t| t.2);
     Some(Growth {
-        increase: current - baseline,
-        p,
+        increase,
+        p: Some(p),
         lo: lo.0.name.clone(),
         hi: hi.0.name.clone(),
         current,
-        baseline,
+        baseline: current - increase,
     })
 }
 
@@ -249,35 +247,48 @@ fn four_fifths(
     if t.dir.high <= 0.0 || hi.selected.0 == 0 {
         return;
     }
-    let (x_lo, n_lo) = lo.selected;
-    let (x_hi, n_hi) = hi.selected;
-    let Some((z, p)) = hypothesis::ratio_below(x_lo, n_lo, x_hi, n_hi, t.dir.high) else {
+    let groups = a.groups_scored.len();
+    let Some((z, p)) =
+        hypothesis::ratio_below_selected(lo.selected, hi.selected, t.dir.high, groups)
+    else {
         return;
     };
     a.dir_p = Some(p);
+    let hypothesis = |line: f64| {
+        format!(
+            "the selection rate of '{}' is at least {line} of that of '{}'",
+            lo.name, hi.name
+        )
+    };
     let test = family.add(
         format!("bias.disparate_impact.{attr}"),
-        format!(
-            "the selection rate of '{}' is at least {} of that of '{}'",
-            lo.name, t.dir.high, hi.name
-        ),
+        hypothesis(t.dir.high),
         "log-ratio-z",
         Some(z),
         p,
     );
+    // The CRITICAL line is a claim of its own, with its own place in the family.
+    let critical = (t.dir.critical > 0.0)
+        .then(|| hypothesis::ratio_below_selected(lo.selected, hi.selected, t.dir.critical, groups))
+        .flatten()
+        .map(|(z, p)| {
+            family.add(
+                format!("bias.disparate_impact_critical.{attr}"),
+                hypothesis(t.dir.critical),
+                "log-ratio-z",
+                Some(z),
+                p,
+            )
+        });
     let Some(band) = t.dir.classify(dir) else {
         return;
     };
-    let nested = (band == Severity::Critical && t.dir.critical > 0.0)
-        .then(|| hypothesis::ratio_below(x_lo, n_lo, x_hi, n_hi, t.dir.critical))
-        .flatten()
-        .map(|(_, p)| Nested {
-            p_value: p,
+    let nested = critical
+        .filter(|_| band == Severity::Critical)
+        .map(|test| Nested {
+            test,
             fallback: Severity::High,
-            why_not: format!(
-                "the ratio is significantly below {} but not below {}",
-                t.dir.high, t.dir.critical
-            ),
+            why_not: format!("the ratio is not significantly below {:.2}", t.dir.critical),
         });
     let line = t.dir.high;
     out.push(Candidate {

@@ -66,11 +66,12 @@ impl Family {
     }
 }
 
-/// A stricter claim tested only once its rule's own test rejected (the four-fifths rule's
-/// CRITICAL band asks for a ratio significantly below `dir.critical`, not only below the line).
+/// A stricter claim a band needs besides its rule's own test (the four-fifths rule's CRITICAL
+/// band asks for a ratio significantly below `dir.critical`, not only below the line); it is a
+/// member of the family in its own right.
 #[derive(Debug, Clone)]
 pub struct Nested {
-    pub p_value: f64,
+    pub test: TestId,
     /// What the rule falls back to when the nested claim is not supported.
     pub fallback: Severity,
     /// Says why, e.g. "not significantly below 0.60".
@@ -160,23 +161,17 @@ pub fn decide(
                 );
                 return finding(c, Severity::Low, Some(why));
             }
-            match &c.nested {
-                // The stricter claim inherits the parent's slot: Bonferroni over the family,
-                // and never more significant than the parent.
-                Some(nested) => {
-                    let adj = (nested.p_value * m as f64).min(1.0).max(test.adjusted_p);
-                    if adj <= t.alpha {
-                        finding(c, c.band, None)
-                    } else {
-                        let why = format!(
-                            "{}: p = {}, {} adjusted, so {}",
-                            nested.why_not,
-                            p_text(nested.p_value),
-                            p_text(adj),
-                            nested.fallback
-                        );
-                        finding(c, nested.fallback, Some(why))
-                    }
+            match c.nested.as_ref().and_then(|n| family.get(n.test).map(|t| (n, t))) {
+                Some((_, strict)) if strict.significant => finding(c, c.band, None),
+                Some((nested, strict)) => {
+                    let why = format!(
+                        "{}: p = {}, {} after Holm's correction, so {}",
+                        nested.why_not,
+                        p_text(strict.p_value),
+                        p_text(strict.adjusted_p),
+                        nested.fallback
+                    );
+                    finding(c, nested.fallback, Some(why))
                 }
                 None => finding(c, c.band, None),
             }
@@ -222,7 +217,7 @@ pub fn persist(findings: &mut [Finding], history: &[Vec<String>], k: u32) {
     }
 }
 
-/// A number as the description prints it, with as many decimals (from `decimals`, at most 6)
+/// A number as the description prints it, with as many decimals (from `decimals`, at most 10)
 /// as it takes not to print the same as one of the band `edges` it is not on, so that "0.80×
 /// … below the line 0.80" cannot be printed.
 pub fn beside(value: f64, edges: &[f64], decimals: usize) -> String {
@@ -232,8 +227,9 @@ pub fn beside(value: f64, edges: &[f64], decimals: usize) -> String {
                 && format!("{value:.d$}") == format!("{e:.d$}")
         })
     };
+    // The edge tolerance is 1e-9, so 10 decimals always tell a value from an edge it is not on.
     let mut d = decimals;
-    while d < 6 && clash(d) {
+    while d < 10 && clash(d) {
         d += 1;
     }
     format!("{value:.d$}")

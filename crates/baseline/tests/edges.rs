@@ -136,3 +136,31 @@ fn the_same_inputs_give_the_same_bytes() {
     let b = serde_json::to_string(&assess(&cur, Some(&base), &t)).expect("json");
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_gap_that_swaps_sides_has_not_grown() {
+    // 35 % vs 55 % in the baseline, 55 % vs 35 % now: the gap is 0.20 in both.
+    let base = profile(&[("f", 200, 70), ("m", 200, 110)], one);
+    let cur = profile(&[("f", 200, 110), ("m", 200, 70)], one);
+    let mut t = Thresholds::default();
+    t.dir.high = 0.0;
+    t.dir.critical = 0.0;
+    let a = assess(&cur, Some(&base), &t);
+    assert!(
+        rule(&a.findings, "bias.dpd_increase").is_none(),
+        "{:?}",
+        a.findings
+    );
+    let g = &a.statistics.bias["gender"];
+    assert!(g.dpd_increase.expect("increase").abs() < 1e-12);
+    assert!(g.dpd_increase_p.expect("p") > 0.5);
+}
+
+#[test]
+fn a_ratio_just_off_the_line_is_printed_apart_from_it() {
+    // 0.7999998: HIGH band (more than 1e-9 below 0.8), so it must not print as 0.800000.
+    let p = profile(&[("f", 1000, 401), ("m", 9999, 5012)], one);
+    let a = assess(&p, None, &Thresholds::default());
+    let f = rule(&a.findings, "bias.disparate_impact").expect("finding");
+    assert!(f.description.contains("0.7999998"), "{}", f.description);
+}

@@ -133,6 +133,40 @@ pub fn all() -> Vec<Shape> {
             1,
         ),
         same(
+            "4 groups on the four-fifths line",
+            "3 labels, 4 equal groups, two selected at 50 % and two at 40 % (ratio exactly 0.80) in both windows",
+            plain(
+                vec![
+                    ("a", 0.25, 0.5, 0.5),
+                    ("b", 0.25, 0.5, 0.5),
+                    ("c", 0.25, 0.4, 0.4),
+                    ("d", 0.25, 0.4, 0.4),
+                ],
+                None,
+            ),
+            1,
+        ),
+        same(
+            "8 groups on the four-fifths line",
+            "3 labels, 8 equal groups, four selected at 50 % and four at 40 % (ratio exactly 0.80) in both windows",
+            plain(
+                ["a", "b", "c", "d", "e", "f", "g", "h"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| {
+                        (
+                            *g,
+                            0.125,
+                            if i < 4 { 0.5 } else { 0.4 },
+                            if i < 4 { 0.5 } else { 0.4 },
+                        )
+                    })
+                    .collect(),
+                None,
+            ),
+            1,
+        ),
+        same(
             "baseline 10× the window",
             "the compliant gap again, with a baseline ten times the current window",
             plain(compliant, Some(0.5)),

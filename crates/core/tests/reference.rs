@@ -376,15 +376,32 @@ fn tests_match_scipy_on_edge_cases() {
     }
     // 48/100 against 60/100 is a ratio of exactly 4/5: on the line, so no finding.
     assert_eq!(Thresholds::default().dir.classify(0.48 / 0.6), None);
+    let rate = |v: &Value| (u(&v[0]), u(&v[1]));
     for case in e["gap"].as_array().expect("gap") {
         let c = case["case"].as_array().expect("case");
-        let r = |v: &Value| (u(&v[0]), u(&v[1]));
+        let base: Vec<(u64, u64)> = c[2]
+            .as_array()
+            .expect("baseline")
+            .iter()
+            .map(rate)
+            .collect();
         let (change, z, p) =
-            h::gap_increase(r(&c[0]), r(&c[1]), r(&c[2]), r(&c[3]), u(&c[4]) as usize)
-                .expect("defined");
-        close("gap change", Some(change), &case["change"]);
-        close("gap z", Some(z), &case["z"]);
-        close("gap p", Some(p), &case["p"]);
+            h::gap_increase((rate(&c[0]), rate(&c[1])), &base, u(&c[3]) as usize).expect("defined");
+        close(&format!("gap change {c:?}"), Some(change), &case["change"]);
+        close(&format!("gap z {c:?}"), Some(z), &case["z"]);
+        close(&format!("gap p {c:?}"), Some(p), &case["p"]);
+    }
+    for case in e["ratio_selected"].as_array().expect("ratio_selected") {
+        let c = case["case"].as_array().expect("case");
+        let (z, p) = h::ratio_below_selected(
+            rate(&c[0]),
+            rate(&c[1]),
+            c[2].as_f64().expect("line"),
+            u(&c[3]) as usize,
+        )
+        .expect("defined");
+        close(&format!("selected ratio z {c:?}"), Some(z), &case["z"]);
+        close(&format!("selected ratio p {c:?}"), Some(p), &case["p"]);
     }
     let ps: Vec<f64> = e["holm"]["p"]
         .as_array()

@@ -301,14 +301,15 @@ fn apply_scope(outcome: &mut AuditOutcome, scope: &AuditScope) {
 }
 
 /// What the model's previous judged passive windows showed above LOW (`statistics.above_low`),
-/// most recent first, for the persistence requirement of `k` consecutive windows. Windows whose
-/// execution FAILED judged nothing and are passed over.
+/// most recent first, for the persistence requirement of `k` consecutive windows. Windows that
+/// judged nothing (execution FAILED, or fewer than `min_samples` rows, as a run-now soon after a
+/// scheduled run has) are passed over, so they neither extend nor break a streak.
 fn above_low_history(
     c: &mut audit_store::AnyConnection,
     model_id: &str,
-    k: u32,
+    t: &Thresholds,
 ) -> Result<Vec<Vec<String>>, StoreError> {
-    let need = k.saturating_sub(1) as usize;
+    let need = t.persistence_windows.saturating_sub(1) as usize;
     let runs = audits::recent_finished(c, model_id, AuditType::Passive, (need * 3 + 3) as i64)?;
     let mut out = Vec::new();
     for r in runs {
@@ -321,7 +322,14 @@ fn above_low_history(
         let Some(summary) = audits::summary(c, &r.audit_id)? else {
             continue;
         };
-        let keys = summary.metrics["statistics"]["above_low"]
+        let stats = &summary.metrics["statistics"];
+        if stats["n_current"]
+            .as_u64()
+            .is_none_or(|n| n < t.min_samples)
+        {
+            continue;
+        }
+        let keys = stats["above_low"]
             .as_array()
             .map(|a| {
                 a.iter()
@@ -711,7 +719,7 @@ impl Runner {
         if thresholds.persistence_windows > 1 && outcome.audit_result.is_some() {
             let history = self
                 .store
-                .read(|c| above_low_history(c, &run.model_id, thresholds.persistence_windows))
+                .read(|c| above_low_history(c, &run.model_id, &thresholds))
                 .map_err(|e| e.to_string())?;
             outcome.apply_persistence(&history, thresholds.persistence_windows);
         }
