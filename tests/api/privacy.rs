@@ -111,6 +111,43 @@ fn no_marker_anywhere(b: Backend) {
     let run2 = s.post("/models/llm-2/audits", &json!({})).ok(202);
     s.wait_audit(run2["audit_id"].as_str().unwrap());
 
+    // A mapping that names the prompt as a protected attribute and the response as the label:
+    // the text behaves like free text and is pooled, never kept as keys.
+    let mapping = json!({"prediction": "response", "confidence": "confidence", "outcome": "outcome",
+                         "protected": ["prompt", "gender"]});
+    s.post(
+        "/models/register",
+        &model(
+            "llm-3",
+            "llm",
+            "sample",
+            json!({"type": "sample", "config": {"mapping": mapping}}),
+        ),
+    )
+    .ok(201);
+    let mut text_as_groups = Vec::new();
+    let mut w3 = spec(300, 8, now - Duration::minutes(30), 60_000);
+    w3.style = auditor::synth::Style::Llm;
+    w3.marker = Some(marker.clone());
+    auditor::synth::write_text(
+        auditor::synth::Generator::new(w3),
+        auditor::synth::OutFormat::Jsonl,
+        &mut text_as_groups,
+    )
+    .unwrap();
+    let up = s.post_raw(
+        "/models/llm-3/samples",
+        "application/x-ndjson",
+        text_as_groups,
+    );
+    assert_eq!(up.status, 201, "{}", up.text);
+    assert!(!up.text.contains(&marker));
+    let run3 = s.post("/models/llm-3/audits", &json!({})).ok(202);
+    let a3 = s.wait_audit(run3["audit_id"].as_str().unwrap());
+    let reason = a3["execution_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("'prompt' holds free text"), "{a3}");
+    assert!(reason.contains("'labels' holds free text"), "{a3}");
+
     std::thread::sleep(std::time::Duration::from_millis(1600));
     let run = s.post("/models/llm-1/audits", &json!({})).ok(202);
     let a = s.wait_audit(run["audit_id"].as_str().unwrap());
@@ -124,6 +161,8 @@ fn no_marker_anywhere(b: Backend) {
         "/models".to_string(),
         "/models/llm-1".into(),
         "/models/llm-2".into(),
+        "/models/llm-3".into(),
+        "/dashboard/model/llm-3".into(),
         "/audits?limit=500".into(),
         format!("/audits/{}", a["audit_id"].as_str().unwrap()),
         "/audits/model/llm-1".into(),
@@ -147,5 +186,10 @@ fn no_marker_anywhere(b: Backend) {
     );
     let db = database_text(&s, &b);
     assert!(!contains(&db, &marker), "the database holds evidence text");
+    // Nor any part of a prompt kept as a group key (a prefix would carry text too).
+    assert!(
+        !contains(&db, "I have a question about"),
+        "the database holds prompt text"
+    );
 }
 on_both!(no_marker_anywhere);

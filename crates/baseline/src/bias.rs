@@ -5,7 +5,7 @@
 use crate::decide::{Candidate, Family, Nested, beside};
 use crate::hypothesis::{self, Rate};
 use crate::stats;
-use audit_domain::{FindingCategory, OTHER_KEY, Profile, Severity, Thresholds};
+use audit_domain::{FindingCategory, OTHER_KEY, Profile, Severity, TEXT_KEY, Thresholds};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -68,7 +68,7 @@ fn groups(p: &Profile, attr: &str, min: u64) -> (Vec<Group>, Vec<String>) {
     let mut scored = Vec::new();
     let mut small = Vec::new();
     for (g, s) in p.groups.get(attr).into_iter().flat_map(|m| m.iter()) {
-        if g == OTHER_KEY {
+        if g == OTHER_KEY || g == TEXT_KEY {
             continue;
         }
         if s.count >= min && s.count > 0 {

@@ -10,7 +10,7 @@
 //! pool) is pooled on both sides; a key the other side cannot have pooled is a real zero there,
 //! and a label seen only in the current window is reported as new.
 
-use audit_domain::{CategoryCounts, MAX_CATEGORIES, OTHER_KEY};
+use audit_domain::{CategoryCounts, MAX_CATEGORIES, OTHER_KEY, TEXT_KEY};
 use std::collections::BTreeSet;
 
 /// Category counts of both windows over one key set.
@@ -27,7 +27,11 @@ pub struct Aligned {
 
 /// Whether `side` may hold `key` inside its `__other__` count.
 fn may_have_pooled(side: &CategoryCounts, key: &str) -> bool {
-    if side.get(OTHER_KEY).is_none() || side.len() <= MAX_CATEGORIES {
+    let real = side
+        .iter()
+        .filter(|(k, _)| *k != OTHER_KEY && *k != TEXT_KEY)
+        .count();
+    if side.get(OTHER_KEY).is_none() || real < MAX_CATEGORIES {
         // No pooling happened (an `__other__` beside fewer kept keys is a literal label).
         return false;
     }
@@ -35,7 +39,7 @@ fn may_have_pooled(side: &CategoryCounts, key: &str) -> bool {
     // before its largest kept key was either kept or never seen there.
     side.iter()
         .map(|(k, _)| k.as_str())
-        .filter(|k| *k != OTHER_KEY)
+        .filter(|k| *k != OTHER_KEY && *k != TEXT_KEY)
         .max()
         .is_none_or(|largest| key > largest)
 }

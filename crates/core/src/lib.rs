@@ -203,7 +203,8 @@ pub fn collect_files(
         || ProfileBuilder::new(mapping),
         ProfileBuilder::merge,
     )?;
-    let profile = outcome.sink.finish();
+    let mut profile = outcome.sink.finish();
+    profile.pool_free_text();
     Ok(Collected {
         profile,
         files: outcome.files.into_iter().map(FileSummary::from).collect(),
@@ -234,6 +235,11 @@ pub fn execution_status(c: &Collected, t: &Thresholds) -> (ExecutionStatus, Vec<
             "{}: {}",
             f.path,
             f.error.as_deref().unwrap_or_default()
+        ));
+    }
+    for (field, rows) in &p.pooled_text {
+        reasons.push(format!(
+            "'{field}' holds free text, not categories: its values in {rows} rows were pooled under __text__ and not kept"
         ));
     }
     if p.invalid_rows() > 0 {

@@ -7,6 +7,7 @@
 
 mod enums;
 mod finding;
+mod freetext;
 mod mapping;
 mod profile;
 mod record;
@@ -17,11 +18,12 @@ pub use enums::{
     FindingCategory, InvalidReason, ModelType, ParseEnumError, Severity,
 };
 pub use finding::{Finding, deviation_percentage};
+pub use freetext::MIN_DISTINCT;
 pub use mapping::{FieldMapping, MappingError, TextFields};
 pub use profile::{
     CONFIDENCE_BINS, CategoryCounts, Confusion, GroupOutcome, GroupStats, MAX_CATEGORIES,
     MAX_KEY_BYTES, MISSING_KEY, Mergeable, Moments, OTHER_KEY, PROFILE_SCHEMA_VERSION, Profile,
-    ProfileError, ProfileMetrics, RESPONSE_LENGTH_EDGES, TextStats, confidence_bin,
+    ProfileError, ProfileMetrics, RESPONSE_LENGTH_EDGES, TEXT_KEY, TextStats, confidence_bin,
 };
 pub use record::{Record, RecordSink};
 pub use thresholds::{Bands, DirBands, EDGE_TOLERANCE, Thresholds, ThresholdsError};

@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 pub const PROFILE_SCHEMA_VERSION: u32 = 1;
 /// At most this many distinct keys per categorical field; the rest are pooled under [`OTHER_KEY`].
 pub const MAX_CATEGORIES: usize = 50;
-/// Category keys are truncated to this many bytes (on a character boundary).
+/// Longer values are not kept as keys: they are text, and pooled under [`TEXT_KEY`].
 pub const MAX_KEY_BYTES: usize = 64;
 pub const OTHER_KEY: &str = "__other__";
+/// Where values that are text rather than categories are counted (see `freetext.rs`).
+pub const TEXT_KEY: &str = "__text__";
 /// The group of rows whose protected attribute is null or absent.
 pub const MISSING_KEY: &str = "__missing__";
 pub const CONFIDENCE_BINS: usize = 10;
@@ -59,15 +61,9 @@ impl<V> Default for CategoryCounts<V> {
     }
 }
 
-fn truncate_key(key: &str) -> &str {
-    if key.len() <= MAX_KEY_BYTES {
-        return key;
-    }
-    let mut end = MAX_KEY_BYTES;
-    while !key.is_char_boundary(end) {
-        end -= 1;
-    }
-    &key[..end]
+/// Keys the cap never evicts: the pools.
+fn reserved(key: &str) -> bool {
+    key == OTHER_KEY || key == TEXT_KEY
 }
 
 impl<V: Mergeable> CategoryCounts<V> {
@@ -96,20 +92,33 @@ impl<V: Mergeable> CategoryCounts<V> {
     }
 
     fn real_len(&self) -> usize {
-        self.0.len() - usize::from(self.0.contains_key(OTHER_KEY))
+        self.0.keys().filter(|k| !reserved(k)).count()
     }
 
-    /// The largest key that is not [`OTHER_KEY`].
+    /// The largest key that is not a pool.
     fn max_real_key(&self) -> Option<&String> {
-        self.0.keys().rev().find(|k| k.as_str() != OTHER_KEY)
+        self.0.keys().rev().find(|k| !reserved(k))
+    }
+
+    /// Replaces every key by one pool `key`, merging their values.
+    pub fn pool_all(&mut self, key: &str) {
+        let mut pooled = V::default();
+        for v in self.0.values() {
+            pooled.merge_from(v);
+        }
+        self.0 = BTreeMap::from([(key.to_owned(), pooled)]);
     }
 
     /// The slot for `key`, creating it, or pooling it under [`OTHER_KEY`], as the cap requires.
     /// Allocates only when a new key is kept.
     pub fn entry(&mut self, key: &str) -> &mut V {
-        let mut key = truncate_key(key);
+        let mut key = if key.len() > MAX_KEY_BYTES {
+            TEXT_KEY
+        } else {
+            key
+        };
         if !self.0.contains_key(key) {
-            if key != OTHER_KEY && self.real_len() >= MAX_CATEGORIES {
+            if !reserved(key) && self.real_len() >= MAX_CATEGORIES {
                 match self.max_real_key() {
                     Some(max) if key < max.as_str() => {
                         let max = max.clone();
@@ -341,6 +350,10 @@ pub struct Profile {
     pub groups: BTreeMap<String, CategoryCounts<GroupStats>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextStats>,
+    /// Fields (`labels`, or a protected attribute) whose values behaved like free text, and the
+    /// rows pooled under [`TEXT_KEY`] for each: none of their values was kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pooled_text: BTreeMap<String, u64>,
     pub first_timestamp: Option<DateTime<Utc>>,
     pub last_timestamp: Option<DateTime<Utc>>,
 }
@@ -360,6 +373,7 @@ impl Default for Profile {
             confusion: Confusion::default(),
             groups: BTreeMap::new(),
             text: None,
+            pooled_text: BTreeMap::new(),
             first_timestamp: None,
             last_timestamp: None,
         }
@@ -593,12 +607,22 @@ mod tests {
     }
 
     #[test]
-    fn long_keys_are_truncated_on_a_char_boundary() {
+    fn long_values_are_pooled_as_text_not_kept() {
         let mut c: CategoryCounts<u64> = CategoryCounts::new();
-        let long = "é".repeat(100);
-        *c.entry(&long) += 1;
-        let key = c.iter().next().map(|(k, _)| k.clone()).unwrap_or_default();
-        assert!(key.len() <= MAX_KEY_BYTES && key.chars().all(|ch| ch == 'é'));
+        *c.entry(&"é".repeat(100)) += 1;
+        *c.entry(&"x".repeat(65)) += 1;
+        *c.entry(&"y".repeat(64)) += 1;
+        assert_eq!(c.get(TEXT_KEY), Some(&2));
+        assert_eq!(
+            c.len(),
+            2,
+            "the 64-byte value is a key, the longer ones are not"
+        );
+        // The text pool does not take a slot of the cap.
+        for i in 0..MAX_CATEGORIES {
+            *c.entry(&format!("k{i:03}")) += 1;
+        }
+        assert_eq!(c.get(TEXT_KEY), Some(&2));
     }
 
     fn counts(keys: &[u8]) -> CategoryCounts<u64> {

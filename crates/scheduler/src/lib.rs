@@ -673,6 +673,8 @@ impl Runner {
             }
         }
 
+        // Each source's profile was judged on its own; the window is judged as a whole.
+        profile.pool_free_text();
         let baseline = self
             .store
             .read(|c| audits::baseline(c, &run.model_id, strategy, &model.version))

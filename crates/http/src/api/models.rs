@@ -732,8 +732,11 @@ pub async fn upload_sample(
             threads: 1,
             ..ReadOptions::default()
         };
-        audit_evidence::read_bytes(&body, format, &mapping, &opts, &mut builder)
-            .map(|report| (report, builder.finish()))
+        audit_evidence::read_bytes(&body, format, &mapping, &opts, &mut builder).map(|report| {
+            let mut profile = builder.finish();
+            profile.pool_free_text();
+            (report, profile)
+        })
     })
     .await?
     .map_err(|e| ApiError::invalid(format!("sample: {e}")))?;
