@@ -50,7 +50,7 @@ fn persistence_needs_consecutive_windows(b: Backend) {
         severities(&same)
     );
     let stats = &same["summary"]["metrics"]["statistics"];
-    assert_eq!(stats["alpha"], 0.01);
+    assert_eq!(stats["alpha"], 0.005);
     let tests = stats["tests"].as_array().unwrap();
     assert!(tests.len() >= 4, "{tests:?}");
     for t in tests {

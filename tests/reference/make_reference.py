@@ -227,7 +227,7 @@ def profile(rows):
 
 
 MIN_EXPECTED = 5.0
-ALPHA = 0.01  # Thresholds::default().alpha, family-wise
+ALPHA = 0.005  # Thresholds::default().alpha, family-wise
 EDGE_TOL = 1e-9
 
 

@@ -127,7 +127,7 @@ impl Default for Thresholds {
             outcome_rate_change: Bands::new(0.05, 0.10, 0.20),
             min_samples: 100,
             min_group_size: 30,
-            alpha: 0.01,
+            alpha: 0.005,
             persistence_windows: 1,
             max_invalid_ratio: 0.05,
         }
