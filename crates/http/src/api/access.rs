@@ -211,6 +211,7 @@ pub async fn me(caller: Caller) -> HttpResponse {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 128)]
     pub username: String,
     /// At least 12 characters.
     pub password: String,
@@ -319,6 +320,7 @@ pub async fn delete_user(
 #[serde(deny_unknown_fields)]
 pub struct NewKeyInput {
     /// What the key is for, e.g. `ci-pipeline`.
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     pub role: Role,
     /// Days until it stops working (default: never).
@@ -447,6 +449,7 @@ pub async fn revoke_key(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
 }
 
@@ -534,6 +537,7 @@ pub async fn list_tenants(
 pub struct NewProject {
     /// Default: the caller's tenant.
     pub tenant_id: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     /// `classification` (default), `regression` or `generation`.
     pub task_type: Option<String>,
@@ -626,8 +630,10 @@ pub async fn get_project(
 #[serde(deny_unknown_fields)]
 pub struct WizardModel {
     pub project_id: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub name: String,
     /// Default `v1.0`.
+    #[schema(min_length = 1, max_length = 128)]
     pub version: Option<String>,
 }
 

@@ -167,6 +167,7 @@ pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVersionInput {
+    #[schema(min_length = 1, max_length = 128)]
     pub version_tag: String,
     pub artifact_location: Option<String>,
     pub notes: Option<String>,

@@ -81,8 +81,11 @@ fn previous_audit() -> BaselineStrategy {
 #[serde(deny_unknown_fields)]
 pub struct RegisterModel {
     /// Your identifier for the model: 1–128 characters of letters, digits, `.`, `_`, `-`, `:`.
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
     pub model_id: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 128)]
     pub version: String,
     pub model_type: ModelType,
     pub connection_type: ConnectionType,
@@ -104,7 +107,9 @@ pub struct RegisterModel {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateModel {
+    #[schema(min_length = 1, max_length = 256)]
     pub name: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
     pub version: Option<String>,
     pub model_type: Option<ModelType>,
     pub connection_type: Option<ConnectionType>,

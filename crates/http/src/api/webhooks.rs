@@ -16,6 +16,7 @@ use crate::{ApiError, AppState};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhookInput {
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     /// Where to POST (http or https; redirects are not followed).
     pub url: String,
