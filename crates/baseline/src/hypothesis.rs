@@ -84,31 +84,24 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> f64 {
     let mut total = 1.0;
     let mut w_obs = if observed == mode { 1.0 } else { f64::NAN };
     let mut weights: Vec<(u64, f64)> = vec![(mode, 1.0)];
-    let mut w = 1.0;
-    let mut x = mode;
-    while x > lo {
-        w /= up((x - 1) as f64);
-        x -= 1;
-        if w < 1e-300 {
-            break;
-        }
-        total += w;
-        weights.push((x, w));
-        if x == observed {
-            w_obs = w;
-        }
-    }
-    let (mut w, mut x) = (1.0, mode);
-    while x < hi {
-        w *= up(x as f64);
-        x += 1;
-        if w < 1e-300 {
-            break;
-        }
-        total += w;
-        weights.push((x, w));
-        if x == observed {
-            w_obs = w;
+    for down in [true, false] {
+        let (mut w, mut x) = (1.0, mode);
+        while (down && x > lo) || (!down && x < hi) {
+            if down {
+                w /= up((x - 1) as f64);
+                x -= 1;
+            } else {
+                w *= up(x as f64);
+                x += 1;
+            }
+            if w < 1e-300 {
+                break;
+            }
+            total += w;
+            weights.push((x, w));
+            if x == observed {
+                w_obs = w;
+            }
         }
     }
     if w_obs.is_nan() {
