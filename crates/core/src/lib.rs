@@ -161,18 +161,23 @@ impl AuditOutcome {
     /// findings, their counts and the audit result are updated; `statistics.above_low` keeps
     /// what this window showed before the requirement, for the next window's check.
     pub fn apply_persistence(&mut self, history: &[Vec<String>], k: u32) {
-        let Some(result) = self.audit_result else {
-            return;
-        };
         audit_baseline::persist(&mut self.findings, history, k);
         audit_baseline::sort_findings(&mut self.findings);
+        self.recount();
+    }
+
+    /// Recomputes the finding counts and the audit result after the findings changed (scope,
+    /// persistence, compliance checks); a FAILED execution keeps no result.
+    pub fn recount(&mut self) {
         self.total_findings = self.findings.len();
         self.critical_findings = self.count(Severity::Critical);
         self.high_findings = self.count(Severity::High);
-        self.audit_result = Some(audit_baseline::result_of(
-            &self.findings,
-            result != AuditResult::BaselineCreated,
-        ));
+        if let Some(result) = self.audit_result {
+            self.audit_result = Some(audit_baseline::result_of(
+                &self.findings,
+                result != AuditResult::BaselineCreated,
+            ));
+        }
     }
 
     fn count(&self, s: Severity) -> usize {

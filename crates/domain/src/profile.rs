@@ -92,7 +92,9 @@ impl<V: Mergeable> CategoryCounts<V> {
     }
 
     fn real_len(&self) -> usize {
-        self.0.keys().filter(|k| !reserved(k)).count()
+        self.0.len()
+            - usize::from(self.0.contains_key(OTHER_KEY))
+            - usize::from(self.0.contains_key(TEXT_KEY))
     }
 
     /// The largest key that is not a pool.

@@ -368,6 +368,20 @@ fn reject<B>(req: ServiceRequest, e: ApiError) -> ServiceResponse<EitherBody<B>>
 /// document served says what the server does.
 pub fn document_anonymous_reads(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
+    each_operation(api, |m, path, op| {
+        if matches!(access(m, path), Access::Needs(Role::Viewer))
+            && let Some(sec) = &mut op.security
+        {
+            sec.push(SecurityRequirement::default());
+        }
+    });
+}
+
+/// Calls `f` with every operation of the document, its method and its path.
+fn each_operation(
+    api: &mut utoipa::openapi::OpenApi,
+    mut f: impl FnMut(&Method, &str, &mut utoipa::openapi::path::Operation),
+) {
     for (path, item) in api.paths.paths.iter_mut() {
         let ops = [
             (Method::GET, &mut item.get),
@@ -377,11 +391,8 @@ pub fn document_anonymous_reads(api: &mut utoipa::openapi::OpenApi) {
             (Method::PATCH, &mut item.patch),
         ];
         for (m, op) in ops {
-            if let Some(op) = op
-                && matches!(access(&m, path), Access::Needs(Role::Viewer))
-                && let Some(sec) = &mut op.security
-            {
-                sec.push(SecurityRequirement::default());
+            if let Some(op) = op {
+                f(&m, path, op);
             }
         }
     }
@@ -407,36 +418,24 @@ pub fn document(api: &mut utoipa::openapi::OpenApi) {
         "api_key",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
     );
-    for (path, item) in api.paths.paths.iter_mut() {
-        let ops = [
-            (Method::GET, &mut item.get),
-            (Method::POST, &mut item.post),
-            (Method::PUT, &mut item.put),
-            (Method::DELETE, &mut item.delete),
-            (Method::PATCH, &mut item.patch),
-        ];
-        for (m, op) in ops {
-            let Some(op) = op else { continue };
-            match access(&m, path) {
-                Access::Public => {
-                    op.security = Some(vec![SecurityRequirement::default()]);
-                }
-                Access::Needs(role) => {
-                    op.security = Some(vec![
-                        SecurityRequirement::new("bearer", Vec::<String>::new()),
-                        SecurityRequirement::new("api_key", Vec::<String>::new()),
-                    ]);
-                    let line = format!("Role: `{role}`.");
-                    op.description = Some(match op.description.take() {
-                        Some(d) => format!("{d}\n\n{line}"),
-                        None => line,
-                    });
-                    let ext = op.extensions.get_or_insert_with(Default::default);
-                    ext.insert("x-required-role".into(), serde_json::json!(role.as_str()));
-                }
-            }
+    each_operation(api, |m, path, op| match access(m, path) {
+        Access::Public => {
+            op.security = Some(vec![SecurityRequirement::default()]);
         }
-    }
+        Access::Needs(role) => {
+            op.security = Some(vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("api_key", Vec::<String>::new()),
+            ]);
+            let line = format!("Role: `{role}`.");
+            op.description = Some(match op.description.take() {
+                Some(d) => format!("{d}\n\n{line}"),
+                None => line,
+            });
+            let ext = op.extensions.get_or_insert_with(Default::default);
+            ext.insert("x-required-role".into(), serde_json::json!(role.as_str()));
+        }
+    });
 }
 
 #[cfg(test)]

@@ -17,9 +17,7 @@ pub mod reference;
 pub mod sources;
 
 use audit_core::{AuditOutcome, Collected, FileSummary};
-use audit_domain::{
-    AuditResult, AuditType, ConnectionType, ExecutionStatus, Profile, Severity, Thresholds,
-};
+use audit_domain::{AuditResult, AuditType, ConnectionType, ExecutionStatus, Profile, Thresholds};
 use audit_evidence::TimeWindow;
 use audit_store::repo::{audits, models, policies, samples, targets};
 use audit_store::{AuditRun, AuditScope, Policy, Store, StoreError, Trigger};
@@ -278,26 +276,7 @@ fn scan_logged(runner: &Runner) {
 /// Keeps only the findings the policy's scope covers, and re-derives the verdict from them.
 fn apply_scope(outcome: &mut AuditOutcome, scope: &AuditScope) {
     outcome.findings.retain(|f| scope.covers(f.category));
-    outcome.total_findings = outcome.findings.len();
-    outcome.critical_findings = outcome
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Critical)
-        .count();
-    outcome.high_findings = outcome
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::High)
-        .count();
-    if let Some(r) = outcome.audit_result
-        && r != AuditResult::BaselineCreated
-    {
-        outcome.audit_result = Some(match outcome.findings.iter().map(|f| f.severity).max() {
-            Some(Severity::High | Severity::Critical) => AuditResult::AuditFail,
-            Some(Severity::Medium) => AuditResult::AuditWarn,
-            _ => AuditResult::AuditPass,
-        });
-    }
+    outcome.recount();
 }
 
 /// What the model's previous judged passive windows showed above LOW (`statistics.above_low`),
