@@ -77,7 +77,8 @@ pub enum Access {
 
 /// The role every route needs, by method and route pattern. Reads need `viewer`; running
 /// audits, approving baselines, uploading samples and moving findings need `auditor`; every
-/// other change, and reading users and keys, needs `admin`.
+/// other change (archiving and restoring models and setting retention periods included), and
+/// reading users and keys, needs `admin`.
 pub fn access(method: &Method, pattern: &str) -> Access {
     use Access::{Needs, Public};
     if method == Method::OPTIONS || pattern.starts_with("/docs") {
@@ -459,6 +460,18 @@ mod tests {
         assert_eq!(
             access(&Method::GET, "/api-keys"),
             Access::Needs(Role::Admin)
+        );
+        // Archiving (DELETE), restoring and setting retention are registry changes: admin.
+        for (m, p) in [
+            (Method::DELETE, "/models/{model_id}"),
+            (Method::POST, "/models/{model_id}/restore"),
+            (Method::PUT, "/v1/tenants/{tenant_id}/retention"),
+        ] {
+            assert_eq!(access(&m, p), Access::Needs(Role::Admin), "{m} {p}");
+        }
+        assert_eq!(
+            access(&Method::GET, "/v1/tenants/{tenant_id}/retention"),
+            Access::Needs(Role::Viewer)
         );
     }
 

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod period;
 pub mod queue;
 pub mod reference;
+pub mod retention;
 pub mod sources;
 
 use audit_core::{AuditOutcome, Collected, FileSummary};
@@ -64,6 +65,8 @@ pub struct SchedulerConfig {
     pub notify: notify::NotifyConfig,
     /// Run-now audits queued or running at once per tenant (each model has at most one).
     pub run_now_per_tenant: usize,
+    /// How often the retention purge runs on a scheduling instance (`None`: never).
+    pub purge_every: Option<Duration>,
 }
 
 impl Default for SchedulerConfig {
@@ -76,6 +79,7 @@ impl Default for SchedulerConfig {
             run_timeout: Duration::from_secs(30 * 60),
             notify: notify::NotifyConfig::default(),
             run_now_per_tenant: 4,
+            purge_every: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -182,6 +186,13 @@ impl Scheduler {
         .map_err(|e| StoreError::Pool(format!("cannot start webhook delivery: {e}")))?;
         threads.push(notifier);
         if tick {
+            if let Some(every) = config.purge_every {
+                let purger = retention::start(runner.store.clone(), every, Arc::clone(&stop))
+                    .map_err(|e| {
+                        StoreError::Pool(format!("cannot start the retention purge: {e}"))
+                    })?;
+                threads.push(purger);
+            }
             let runner = Arc::clone(&runner);
             let stop = Arc::clone(&stop);
             let every = config.tick_seconds.clamp(1, 59);
@@ -206,7 +217,10 @@ impl Scheduler {
         } = self;
         drop(runner);
         for t in threads {
-            if t.thread().name() == Some("audit-scheduler") {
+            if matches!(
+                t.thread().name(),
+                Some("audit-scheduler" | "retention-purge")
+            ) {
                 let _ = t.join();
             }
         }
@@ -385,7 +399,8 @@ impl Runner {
             if !policies::advance(c, p.id, slot, next)? {
                 return Ok(Vec::new());
             }
-            let Some(model) = models::get(c, &p.model_id)? else {
+            // Archived since the scan read the policy: its slot passes unrun.
+            let Some(model) = models::get(c, &p.model_id)?.filter(|m| !m.is_archived()) else {
                 return Ok(Vec::new());
             };
             let mut types = vec![AuditType::Passive];
@@ -448,6 +463,9 @@ impl Runner {
                     "model '{model_id}' not found"
                 )));
             };
+            if model.is_archived() {
+                return Err(models::archived_conflict(&model));
+            }
             // Seed 000: active audits run ONLY if the policy's active_audit_enabled is true.
             if audit_type == AuditType::Active
                 && !policies::of_model(c, model_id)?.is_some_and(|p| p.active_audit_enabled)

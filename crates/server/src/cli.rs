@@ -43,6 +43,12 @@ pub enum Command {
     AdminKey(AdminKeyArgs),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
     Serve(Box<crate::serve::ServeArgs>),
+    /// Purge what is past each tenant's retention: archived models with their records, and
+    /// compliance-log payloads (`--dry-run` counts and changes nothing).
+    Purge(crate::maint::PurgeArgs),
+    /// Copy a SQLite database to a file that appears only complete, then check the copy
+    /// (exit 0 ok, 1 the check found a problem, 2 error). PostgreSQL: pg_dump.
+    Backup(crate::maint::BackupArgs),
     /// Fill a database with a large synthetic audit history (for benchmarks).
     #[command(hide = true)]
     BenchDb(crate::benchdb::BenchDbArgs),
@@ -435,6 +441,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
         Command::BenchDb(a) => crate::benchdb::run(a).map(|()| ExitCode::SUCCESS),
         Command::Probe(a) => crate::probe::run(a),
+        Command::Purge(a) => crate::maint::run_purge(a),
+        Command::Backup(a) => crate::maint::run_backup(a),
         Command::AdminKey(a) => {
             let store = audit_store::Store::open(&a.database_url, &Default::default())?;
             let key = audit_http::api::access::mint_admin_key(&store, &a.name)

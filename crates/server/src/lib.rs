@@ -4,6 +4,7 @@
 pub mod benchdb;
 pub mod cli;
 pub mod demo;
+pub mod maint;
 pub mod output;
 pub mod probe;
 mod progress;

@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// Seconds live events and webhook delivery records are kept (default 30 days).
     #[arg(long, env = "AUDITOR_EVENT_RETENTION_SECS")]
     pub event_retention_secs: Option<u64>,
+    /// Seconds between retention purges on a scheduling instance (default 3600; 0: never,
+    /// e.g. when `auditor purge` runs from cron instead).
+    #[arg(long, env = "AUDITOR_PURGE_INTERVAL_SECS")]
+    pub purge_interval_secs: Option<u64>,
     /// Load the demo registry from seeds/ into a fresh database, compress time and feed new
     /// evidence windows.
     #[arg(long)]
@@ -123,6 +127,7 @@ pub struct FileConfig {
     pub anonymous_reads: Option<bool>,
     pub token_ttl_secs: Option<u64>,
     pub event_retention_secs: Option<u64>,
+    pub purge_interval_secs: Option<u64>,
 }
 
 /// Settings after merging flags, environment, file and defaults.
@@ -148,6 +153,7 @@ pub struct Settings {
     pub anonymous_reads: bool,
     pub token_ttl_secs: u64,
     pub event_retention_secs: u64,
+    pub purge_interval_secs: u64,
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
@@ -219,6 +225,10 @@ impl Settings {
                 .event_retention_secs
                 .or(file.event_retention_secs)
                 .unwrap_or(30 * 86_400),
+            purge_interval_secs: a
+                .purge_interval_secs
+                .or(file.purge_interval_secs)
+                .unwrap_or(3600),
         };
         if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
             bail!("time_scale must be a number ≥ 1 (1 is real time)");
@@ -321,6 +331,8 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             time_scale: TimeScale(s.time_scale),
             run_timeout: Duration::from_secs(s.run_timeout_secs.max(1)),
             run_now_per_tenant: s.run_now_per_tenant,
+            purge_every: (s.purge_interval_secs > 0)
+                .then(|| Duration::from_secs(s.purge_interval_secs)),
             notify: audit_scheduler::notify::NotifyConfig {
                 retention: Duration::from_secs(s.event_retention_secs),
                 outbound,

@@ -8,6 +8,7 @@
 //! - Every call blocks: run it on a blocking thread (`actix_web::web::block`, a worker pool),
 //!   never on an async worker.
 
+pub mod backup;
 pub mod records;
 pub mod repo;
 pub mod schema;
@@ -296,6 +297,23 @@ impl Store {
             }
             AnyConnection::Postgresql(_) => conn.transaction(f),
         }
+    }
+
+    /// Runs `f` in a write transaction that is always rolled back: what a change would do
+    /// (dry runs), without doing it. The result is `f`'s, computed inside the transaction.
+    pub fn rehearse<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        let begin = match &mut *conn {
+            AnyConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+            AnyConnection::Postgresql(_) => "BEGIN",
+        };
+        conn.batch_execute(begin)?;
+        let result = f(&mut conn);
+        conn.batch_execute("ROLLBACK")?;
+        result
     }
 
     /// Runs `f` on a pooled connection without a transaction (reads).

@@ -48,6 +48,17 @@ pub struct Model {
     pub updated_at: DateTime<Utc>,
     pub tenant_id: String,
     pub project_id: String,
+    /// When the model was archived (`DELETE /models/{model_id}`); `None` while it is active.
+    /// An archived model's records stay readable until the purge (docs/retention.md).
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Who archived it (`key:…`, `user:…`).
+    pub archived_by: Option<String>,
+}
+
+impl Model {
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
 }
 
 /// What registering a model stores.

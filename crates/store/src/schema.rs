@@ -14,6 +14,8 @@ diesel::table! {
         updated_at -> Timestamp,
         tenant_id -> Text,
         project_id -> Text,
+        archived_at -> Nullable<Timestamp>,
+        archived_by -> Nullable<Text>,
     }
 }
 
@@ -295,7 +297,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenant_retention (tenant_id) {
+        tenant_id -> Text,
+        log_days -> BigInt,
+        records_days -> BigInt,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    tenant_retention,
     webhooks,
     webhook_deliveries,
     events,

@@ -649,6 +649,8 @@ pub struct WizardModelView {
     pub model_type: ModelType,
     pub connection_type: ConnectionType,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Set when the model is archived (listed only with `include_archived=true`).
+    pub archived_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<audit_store::Model> for WizardModelView {
@@ -663,6 +665,7 @@ impl From<audit_store::Model> for WizardModelView {
             model_type: m.model_type,
             connection_type: m.connection_type,
             created_at: m.created_at,
+            archived_at: m.archived_at,
         }
     }
 }
@@ -722,9 +725,12 @@ pub async fn create_wizard_model(
 #[into_params(parameter_in = Query)]
 pub struct WizardModelFilter {
     pub project_id: Option<String>,
+    /// Also list archived models (default false).
+    pub include_archived: Option<bool>,
 }
 
-/// Models the caller may see, optionally of one project.
+/// Models the caller may see, optionally of one project (archived ones only with
+/// `include_archived=true`).
 #[utoipa::path(tag = "access", params(WizardModelFilter), responses((status = 200, body = Vec<WizardModelView>)))]
 #[get("/v1/models")]
 pub async fn list_wizard_models(
@@ -732,9 +738,11 @@ pub async fn list_wizard_models(
     caller: Caller,
     q: web::Query<WizardModelFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
     let f = models::ModelFilter {
         tenant_id: caller.scope(),
-        project_id: q.into_inner().project_id,
+        project_id: q.project_id,
+        include_archived: q.include_archived.unwrap_or(false),
         ..Default::default()
     };
     let v = read(&state, move |c| {

@@ -211,7 +211,7 @@ pub struct ApproveBody {
         (status = 200, body = audit_store::Approval),
         (status = 400, description = "Malformed JSON", body = crate::ErrorBody),
         (status = 404, body = crate::ErrorBody),
-        (status = 409, description = "Still running", body = crate::ErrorBody),
+        (status = 409, description = "Still running, or the model is archived", body = crate::ErrorBody),
         (status = 413, description = "Body too large", body = crate::ErrorBody),
         (status = 415, description = "A body that is not JSON", body = crate::ErrorBody),
         (status = 422, description = "Unknown fields, wrong types, no stored profile (failed or active audit)", body = crate::ErrorBody)
@@ -241,7 +241,9 @@ pub async fn approve(
         (None, n) => n.map(str::to_owned),
     };
     let a = write(&state, move |c| {
-        visible_audit(c, &caller, &id)?;
+        let run = visible_audit(c, &caller, &id)?;
+        // A new baseline is a change to the model: an archived one waits for its restore.
+        super::changeable_model(c, &caller, &run.model_id)?;
         audits::approve(c, &id, &by, note.as_deref())
     })
     .await?;
@@ -265,6 +267,7 @@ pub struct RunNowParams {
     responses(
         (status = 202, body = AuditRun),
         (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived, or active audits are not enabled in its policy", body = crate::ErrorBody),
         (status = 422, description = "An active audit of a model without an active target", body = crate::ErrorBody),
         (status = 429, description = "Audit queue full: retry shortly", body = crate::ErrorBody)
     )

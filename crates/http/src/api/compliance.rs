@@ -21,7 +21,8 @@ pub struct CoverageFilter {
 
 /// Coverage by regulation (EU AI Act, GDPR, DPDP, ISO/IEC 42001, NIST AI RMF and any framework
 /// a policy's own rules cite): obligations covered, passing, failing, not evaluated, score,
-/// exposure level and models at risk; overall and per model.
+/// exposure level and models at risk; overall and per model (archived models only with
+/// `model_id`).
 #[utoipa::path(
     tag = "compliance",
     params(CoverageFilter),
@@ -59,6 +60,13 @@ pub async fn coverage(
         }
         let mut rows = Vec::with_capacity(all.len());
         for p in all {
+            // Coverage is the exposure of the models in service: archived ones count only
+            // when asked for by name.
+            if model.is_none()
+                && audit_store::repo::models::get(c, &p.model_id)?.is_some_and(|m| m.is_archived())
+            {
+                continue;
+            }
             let latest = audits::recent_finished(c, &p.model_id, AuditType::Passive, 1)?;
             rows.push((p, latest.into_iter().next()));
         }

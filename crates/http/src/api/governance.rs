@@ -8,7 +8,7 @@ use audit_store::repo::versions::{self, ModelVersion};
 use serde::{Deserialize, Serialize};
 
 use super::models::check_text;
-use super::{PageParams, RangeParams, read, visible_model, write};
+use super::{PageParams, RangeParams, changeable_model, read, visible_model, write};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
@@ -206,7 +206,7 @@ fn check_metrics(m: &serde_json::Map<String, serde_json::Value>) -> Result<(), A
     responses(
         (status = 201, body = ModelVersion),
         (status = 404, body = crate::ErrorBody),
-        (status = 409, body = crate::ErrorBody),
+        (status = 409, description = "The version exists, or the model is archived", body = crate::ErrorBody),
         (status = 422, body = crate::ErrorBody)
     )
 )]
@@ -222,7 +222,7 @@ pub async fn create_version(
     check_text("version_tag", &b.version_tag, 128)?;
     check_metrics(&b.metrics)?;
     let v = write(&state, move |c| {
-        visible_model(c, &caller, &id)?;
+        changeable_model(c, &caller, &id)?;
         let v = versions::create(
             c,
             &versions::NewVersion {
@@ -298,7 +298,12 @@ pub async fn get_version(
     tag = "models",
     params(("model_id" = String, Path), ("version_tag" = String, Path)),
     request_body = Object,
-    responses((status = 200, body = ModelVersion), (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody))
+    responses(
+        (status = 200, body = ModelVersion),
+        (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived", body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
 )]
 #[put("/models/{model_id}/versions/{version_tag}/metrics")]
 pub async fn put_metrics(
@@ -311,7 +316,7 @@ pub async fn put_metrics(
     let m = body.into_inner();
     check_metrics(&m)?;
     let v = write(&state, move |c| {
-        visible_model(c, &caller, &id)?;
+        changeable_model(c, &caller, &id)?;
         let v = versions::put_metrics(c, &id, &tag, &m)?;
         log::record_for_model(
             c,

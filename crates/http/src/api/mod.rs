@@ -1,6 +1,7 @@
 //! Handlers, grouped by resource. Each handler does its database work on the blocking pool.
 
 pub mod access;
+pub mod archive;
 pub mod audits;
 pub mod compliance;
 pub mod dashboard;
@@ -11,6 +12,7 @@ pub mod governance;
 pub mod models;
 pub mod policies;
 pub mod report;
+pub mod retention;
 pub mod rules;
 pub mod system;
 pub mod targets;
@@ -30,7 +32,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(models::list)
         .service(models::get)
         .service(models::update)
-        .service(models::delete)
+        .service(archive::archive)
+        .service(archive::restore)
         .service(models::upload_sample)
         .service(audits::run_now)
         .service(targets::put_target)
@@ -63,6 +66,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(access::revoke_key)
         .service(access::create_tenant)
         .service(access::list_tenants)
+        .service(retention::get)
+        .service(retention::put)
         .service(access::create_project)
         .service(access::list_projects)
         .service(access::get_project)
@@ -225,6 +230,20 @@ pub fn visible_model(
             "model '{model_id}' not found"
         ))),
     }
+}
+
+/// The model if the caller may see it and change it: an archived model is read-only until it
+/// is restored (409 naming the archive).
+pub fn changeable_model(
+    c: &mut AnyConnection,
+    caller: &Caller,
+    model_id: &str,
+) -> Result<audit_store::Model, StoreError> {
+    let m = visible_model(c, caller, model_id)?;
+    if m.is_archived() {
+        return Err(audit_store::repo::models::archived_conflict(&m));
+    }
+    Ok(m)
 }
 
 /// The audit if the caller may see its model.

@@ -1,7 +1,7 @@
 //! `/models`: registration (with evidence sources and an optional policy), list, detail,
-//! update, delete, sample upload.
+//! update, sample upload (archive and restore: `archive.rs`).
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use audit_domain::{
     AuditFrequency, AuditResult, BaselineStrategy, ConnectionType, ExecutionStatus, FieldMapping,
     ModelType, Thresholds,
@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{Deleted, PageParams, parse_enum, read, visible_model, write};
+use super::{PageParams, changeable_model, parse_enum, read, visible_model, write};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
@@ -164,6 +164,8 @@ pub struct ModelFilterParams {
     /// `api`, `logs`, `batch`, `container` or `sample`.
     pub connection_type: Option<String>,
     pub project_id: Option<String>,
+    /// Also list archived models (default false).
+    pub include_archived: Option<bool>,
 }
 
 pub(crate) fn check_text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
@@ -418,13 +420,31 @@ fn model_change(d: &ModelDetail) -> serde_json::Value {
         "policy": d.policy})
 }
 
+/// A registration that takes an archived model's id: says so, with the way back, when the
+/// caller may see that model; otherwise the insert's plain "already registered" answers, which
+/// tells nothing about another tenant's model.
+fn refuse_archived_id(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    model_id: &str,
+) -> Result<(), audit_store::StoreError> {
+    match models::get(c, model_id)? {
+        Some(m) if m.is_archived() && caller.sees(&m.tenant_id) => {
+            Err(audit_store::StoreError::Conflict(format!(
+                "model_id '{model_id}' belongs to an archived model: restore it with POST /models/{model_id}/restore, or register under another id"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Register a model with its evidence sources and, optionally, its audit policy.
 #[utoipa::path(
     tag = "models",
     request_body = RegisterModel,
     responses(
         (status = 201, description = "Registered", body = ModelDetail),
-        (status = 409, description = "model_id already registered", body = crate::ErrorBody),
+        (status = 409, description = "model_id already registered (an archived model's included)", body = crate::ErrorBody),
         (status = 422, description = "Invalid fields, source outside the evidence roots", body = crate::ErrorBody)
     )
 )]
@@ -444,6 +464,7 @@ pub async fn register(
         let project = project_for(c, &caller, project_id.as_deref())?;
         new.tenant_id = project.tenant_id;
         new.project_id = project.project_id;
+        refuse_archived_id(c, &caller, &model_id)?;
         models::insert(c, &new, &sources)?;
         if let Some(p) = &policy {
             policies::insert(c, p)?;
@@ -458,7 +479,8 @@ pub async fn register(
     Ok(HttpResponse::Created().json(detail))
 }
 
-/// List registered models with their last audit status.
+/// List registered models with their last audit status (archived models only with
+/// `include_archived=true`).
 #[utoipa::path(
     tag = "models",
     params(PageParams, ModelFilterParams),
@@ -477,6 +499,7 @@ pub async fn list(
         project_id: filter.project_id.clone(),
         model_type: parse_enum("model_type", &filter.model_type)?,
         connection_type: parse_enum("connection_type", &filter.connection_type)?,
+        include_archived: filter.include_archived.unwrap_or(false),
     };
     let list = read(&state, move |c| {
         let page = models::list(c, &f, paging)?;
@@ -525,6 +548,7 @@ pub async fn get(
     responses(
         (status = 200, body = ModelDetail),
         (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived", body = crate::ErrorBody),
         (status = 422, body = crate::ErrorBody)
     )
 )]
@@ -561,7 +585,7 @@ pub async fn update(
         owner: u.owner.map(Some),
     };
     let d = write(&state, move |c| {
-        visible_model(c, &caller, &id)?;
+        changeable_model(c, &caller, &id)?;
         models::update(c, &id, &changes)?;
         if let Some(s) = &sources {
             models::replace_sources(c, &id, s)?;
@@ -572,40 +596,6 @@ pub async fn update(
     })
     .await?;
     Ok(HttpResponse::Ok().json(d))
-}
-
-/// Delete a model with its sources, policy, audits and findings.
-#[utoipa::path(
-    tag = "models",
-    params(("model_id" = String, Path, description = "The model's identifier")),
-    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
-)]
-#[delete("/models/{model_id}")]
-pub async fn delete(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let id2 = id.clone();
-    write(&state, move |c| {
-        let m = visible_model(c, &caller, &id2)?;
-        // Logged first: the entry needs the model's tenant, which goes with the model.
-        log_model(
-            c,
-            &caller,
-            "model.delete",
-            &id2,
-            serde_json::json!({"model_id": id2, "name": m.name}),
-        )?;
-        models::delete(c, &id2)
-    })
-    .await?;
-    tracing::info!(model_id = %id, "model deleted");
-    Ok(HttpResponse::Ok().json(Deleted {
-        deleted: true,
-        detail: format!("model '{id}' and its audits were deleted"),
-    }))
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
@@ -684,6 +674,7 @@ fn sample_format(req: &HttpRequest, p: &SampleParams) -> Result<Format, ApiError
     responses(
         (status = 201, body = SampleReceipt),
         (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived", body = crate::ErrorBody),
         (status = 413, body = crate::ErrorBody),
         (status = 415, body = crate::ErrorBody),
         (status = 422, description = "No valid row, or the model has no sample source", body = crate::ErrorBody)
@@ -715,7 +706,7 @@ pub async fn upload_sample(
     let id = model_id.clone();
     let who = caller.clone();
     let sources = read(&state, move |c| {
-        visible_model(c, &who, &id)?;
+        changeable_model(c, &who, &id)?;
         models::sources_of(c, &id)
     })
     .await?;
@@ -765,6 +756,8 @@ pub async fn upload_sample(
     let id = model_id.clone();
     let digest_src = serde_json::json!({"rows_read": rows_read, "profile_bytes": json.len()});
     let sample_id = write(&state, move |c| {
+        // Archived while the upload was being read: no audit would consume it.
+        changeable_model(c, &caller, &id)?;
         let sample_id = samples::add(c, &id, &json, rows_read as i64, audit_store::now())?;
         log::record_for_model(
             c,

@@ -7,7 +7,7 @@ use audit_store::{AuditScope, Policy, PolicyChanges};
 use serde::{Deserialize, Serialize};
 
 use super::models::{PolicyInput, check_model_id, check_reference, check_thresholds, new_policy};
-use super::{Deleted, PageParams, read, visible_model, write};
+use super::{Deleted, PageParams, changeable_model, read, visible_model, write};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
@@ -20,6 +20,18 @@ fn visible_policy(
     let missing = || audit_store::StoreError::NotFound(format!("audit policy {id} not found"));
     let p = policies::get(c, id)?.ok_or_else(missing)?;
     visible_model(c, caller, &p.model_id).map_err(|_| missing())?;
+    Ok(p)
+}
+
+/// The policy if the caller may see it and its model is not archived (changes wait for a
+/// restore).
+fn changeable_policy(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Policy, audit_store::StoreError> {
+    let p = visible_policy(c, caller, id)?;
+    changeable_model(c, caller, &p.model_id)?;
     Ok(p)
 }
 
@@ -133,7 +145,7 @@ pub struct PolicyFilter {
     responses(
         (status = 201, body = Policy),
         (status = 404, description = "Unknown model", body = crate::ErrorBody),
-        (status = 409, description = "The model already has a policy", body = crate::ErrorBody),
+        (status = 409, description = "The model already has a policy, or is archived", body = crate::ErrorBody),
         (status = 422, body = crate::ErrorBody)
     )
 )]
@@ -151,7 +163,7 @@ pub async fn create(
         &b.policy(),
     )?;
     let created = write(&state, move |c| {
-        visible_model(c, &caller, &p.model_id)?;
+        changeable_model(c, &caller, &p.model_id)?;
         let created = policies::insert(c, &p)?;
         log_policy(c, &caller, "policy.create", &created)?;
         super::models::warn_of_policy(c, &created.model_id)?;
@@ -214,6 +226,7 @@ pub async fn get(
     responses(
         (status = 200, body = Policy),
         (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived", body = crate::ErrorBody),
         (status = 422, body = crate::ErrorBody)
     )
 )]
@@ -246,7 +259,7 @@ pub async fn update(
         enabled: u.enabled,
     };
     let p = write(&state, move |c| {
-        visible_policy(c, &caller, id)?;
+        changeable_policy(c, &caller, id)?;
         // Enabling active audits without a new scope brings their security checks into scope,
         // as on creation; otherwise the scheduler would never probe.
         if enables_active && let Some(cur) = policies::get(c, id)? {
@@ -268,7 +281,11 @@ pub async fn update(
 #[utoipa::path(
     tag = "policies",
     params(("id" = i64, Path, description = "Policy id")),
-    responses((status = 200, body = Deleted), (status = 404, body = crate::ErrorBody))
+    responses(
+        (status = 200, body = Deleted),
+        (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived", body = crate::ErrorBody)
+    )
 )]
 #[delete("/audit-policies/{id}")]
 pub async fn delete(
@@ -278,7 +295,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     write(&state, move |c| {
-        let p = visible_policy(c, &caller, id)?;
+        let p = changeable_policy(c, &caller, id)?;
         log_policy(c, &caller, "policy.delete", &p)?;
         policies::delete(c, id)
     })

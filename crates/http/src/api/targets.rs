@@ -7,7 +7,7 @@ use audit_store::repo::targets;
 use audit_store::repo::targets::TargetView;
 use serde::Deserialize;
 
-use super::{Deleted, read, visible_model, write};
+use super::{Deleted, changeable_model, read, visible_model, write};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
@@ -110,6 +110,7 @@ fn check(t: &TargetInput) -> Result<(), ApiError> {
     responses(
         (status = 200, body = TargetView),
         (status = 404, body = crate::ErrorBody),
+        (status = 409, description = "The model is archived", body = crate::ErrorBody),
         (status = 422, body = crate::ErrorBody)
     )
 )]
@@ -128,7 +129,7 @@ pub async fn put_target(
     read(&state, move |c| visible_model(c, &who, &mid).map(|_| ())).await?;
     super::check_outbound(&state, &t.url).await?;
     let view = write(&state, move |c| {
-        visible_model(c, &caller, &id)?;
+        changeable_model(c, &caller, &id)?;
         // A stored secret is kept only for the same URL and header: otherwise an edit could
         // send it somewhere new without whoever set it knowing.
         let kept = targets::get(c, &id)?
@@ -205,6 +206,7 @@ pub async fn delete_target(
     let id = path.into_inner();
     let msg = format!("active target of '{id}' removed");
     write(&state, move |c| {
+        // Allowed on an archived model too: removing a stored secret never waits for a restore.
         visible_model(c, &caller, &id)?;
         if targets::delete(c, &id)? {
             audit_store::repo::log::record_for_model(

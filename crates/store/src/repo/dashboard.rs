@@ -14,7 +14,12 @@ use crate::{AnyConnection, RunState, StoreError};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
+    /// Active models (archived ones left out: they are no longer audited).
     pub total_models: i64,
+    /// Archived models not yet purged. Their past audits and findings still count in the
+    /// history totals below (`total_audits`, findings by severity, …); the per-model figures
+    /// of the latest audits (risk, drift, bias, failing models) cover active models only.
+    pub archived_models: i64,
     /// Finished audits.
     pub total_audits: i64,
     /// Audits with `AUDIT_PASS`.
@@ -255,13 +260,8 @@ fn totals(rows: impl IntoIterator<Item = (String, String, i64)>) -> Totals {
 
 /// The overview of every model (`tenant` `None`) or of one tenant's models.
 pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overview, StoreError> {
-    let total_models = match tenant {
-        None => super::models::count(conn)?,
-        Some(t) => crate::schema::ai_models::table
-            .filter(crate::schema::ai_models::tenant_id.eq(t))
-            .count()
-            .get_result(conn)?,
-    };
+    let total_models = super::models::count_active(conn, tenant)?;
+    let archived_models = super::models::count_archived(conn, tenant)?;
     let rows: Vec<CountRow> = diesel::sql_query(format!(
         "SELECT kind, value, CAST(SUM(n) AS BIGINT) AS n FROM dashboard_counts WHERE 1 = 1{} GROUP BY kind, value",
         tenant_clause("model_id", tenant)?
@@ -296,8 +296,8 @@ pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overvi
     let moved_total: i64 = findings_by_status.values().sum();
     findings_by_status.insert("open".into(), (all_findings - moved_total).max(0));
     let findings_by_category = counts(t.category, FindingCategory::ALL.iter().map(|r| r.as_str()));
-    // Each model's latest judged (summarised) passive audit.
-    // One index walk per model (audit_runs_latest), not a scan of every audit.
+    // Each active model's latest judged (summarised) passive audit: the fleet's state now, so
+    // archived models are left out. One index walk per model (audit_runs_latest).
     let latest: Vec<LatestScores> = diesel::sql_query(format!(
         "SELECT s.drift_score, s.bias_score, s.risk_score, r.audit_result \
          FROM ai_models m \
@@ -305,7 +305,7 @@ pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overvi
                 JOIN audit_summaries s2 ON s2.audit_id = r2.audit_id \
                 WHERE r2.model_id = m.model_id AND r2.audit_type = 'passive' \
                 ORDER BY r2.id DESC LIMIT 1) \
-         JOIN audit_summaries s ON s.audit_id = r.audit_id WHERE 1 = 1{}",
+         JOIN audit_summaries s ON s.audit_id = r.audit_id WHERE m.archived_at IS NULL{}",
         tenant_clause("m.model_id", tenant)?
     ))
     .load(conn)?;
@@ -319,6 +319,7 @@ pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overvi
     let get = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
     Ok(Overview {
         total_models,
+        archived_models,
         total_audits,
         passed_audits: get(&audit_status_distribution, AuditResult::AuditPass.as_str()),
         failed_audits: get(&audit_status_distribution, AuditResult::AuditFail.as_str()),

@@ -389,3 +389,13 @@ pub fn chains(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
     v.dedup();
     Ok(v)
 }
+
+/// TEMPORARY (branch `retention` only, until `main`'s version lands): marks the tenant's
+/// entries with `at < before_at` purged. This placeholder purges nothing.
+pub fn purge_payloads(
+    _conn: &mut AnyConnection,
+    _tenant_id: &str,
+    _before_at: &str,
+) -> Result<u64, StoreError> {
+    Ok(0)
+}

@@ -9,6 +9,8 @@ pub mod findings;
 pub mod log;
 pub mod models;
 pub mod policies;
+pub mod purge;
+pub mod retention;
 pub mod samples;
 pub mod series;
 pub mod targets;

@@ -24,6 +24,8 @@ struct ModelRow {
     updated_at: chrono::NaiveDateTime,
     tenant_id: String,
     project_id: String,
+    archived_at: Option<chrono::NaiveDateTime>,
+    archived_by: Option<String>,
 }
 
 impl TryFrom<ModelRow> for Model {
@@ -42,6 +44,8 @@ impl TryFrom<ModelRow> for Model {
             updated_at: utc(r.updated_at),
             tenant_id: r.tenant_id,
             project_id: r.project_id,
+            archived_at: r.archived_at.map(utc),
+            archived_by: r.archived_by,
         })
     }
 }
@@ -173,6 +177,8 @@ pub struct ModelFilter {
     pub project_id: Option<String>,
     pub model_type: Option<audit_domain::ModelType>,
     pub connection_type: Option<audit_domain::ConnectionType>,
+    /// Archived models too (lists leave them out by default).
+    pub include_archived: bool,
 }
 
 pub fn list(
@@ -195,6 +201,9 @@ pub fn list(
             }
             if let Some(t) = f.connection_type {
                 q = q.filter(ai_models::connection_type.eq(t.as_str()));
+            }
+            if !f.include_archived {
+                q = q.filter(ai_models::archived_at.is_null());
             }
             q
         }};
@@ -237,18 +246,90 @@ pub fn update(
         .ok_or_else(|| StoreError::NotFound(format!("model '{model_id}' not found")))
 }
 
-/// Deletes a model with everything that belongs to it (sources, policy, audits, findings).
-pub fn delete(conn: &mut AnyConnection, model_id: &str) -> Result<bool, StoreError> {
-    let n =
-        diesel::delete(ai_models::table.filter(ai_models::model_id.eq(model_id))).execute(conn)?;
-    Ok(n > 0)
+/// Archives a model (instead of deleting it): its records stay, its policy stops running.
+/// `Conflict` when it already is archived.
+pub fn archive(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    actor: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Model, StoreError> {
+    let n = diesel::update(
+        ai_models::table
+            .filter(ai_models::model_id.eq(model_id))
+            .filter(ai_models::archived_at.is_null()),
+    )
+    .set((
+        ai_models::archived_at.eq(Some(naive(at))),
+        ai_models::archived_by.eq(Some(actor)),
+    ))
+    .execute(conn)?;
+    let m = get(conn, model_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("model '{model_id}' not found")))?;
+    if n == 0 {
+        return Err(archived_conflict(&m));
+    }
+    Ok(m)
 }
 
-pub fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
-    Ok(ai_models::table.count().get_result(conn)?)
+/// Makes an archived model active again. `Conflict` when it is not archived.
+pub fn restore(conn: &mut AnyConnection, model_id: &str) -> Result<Model, StoreError> {
+    let n = diesel::update(
+        ai_models::table
+            .filter(ai_models::model_id.eq(model_id))
+            .filter(ai_models::archived_at.is_not_null()),
+    )
+    .set((
+        ai_models::archived_at.eq(None::<chrono::NaiveDateTime>),
+        ai_models::archived_by.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    let m = get(conn, model_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("model '{model_id}' not found")))?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!(
+            "model '{model_id}' is not archived"
+        )));
+    }
+    Ok(m)
 }
 
-/// The first model (oldest) named `name`, of one tenant (`None`: any tenant).
+/// The 409 for a change to an archived model: says since when and how to undo it.
+pub fn archived_conflict(m: &Model) -> StoreError {
+    let since = m
+        .archived_at
+        .map(|t| format!(" since {}", t.to_rfc3339()))
+        .unwrap_or_default();
+    StoreError::Conflict(format!(
+        "model '{}' is archived{since}: restore it with POST /models/{}/restore first",
+        m.model_id, m.model_id
+    ))
+}
+
+/// Active (not archived) models, of one tenant or of all.
+pub fn count_active(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<i64, StoreError> {
+    let mut q = ai_models::table
+        .filter(ai_models::archived_at.is_null())
+        .into_boxed();
+    if let Some(t) = tenant {
+        q = q.filter(ai_models::tenant_id.eq(t.to_owned()));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// Archived models, of one tenant or of all.
+pub fn count_archived(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<i64, StoreError> {
+    let mut q = ai_models::table
+        .filter(ai_models::archived_at.is_not_null())
+        .into_boxed();
+    if let Some(t) = tenant {
+        q = q.filter(ai_models::tenant_id.eq(t.to_owned()));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// The first active model (oldest) named `name`, of one tenant (`None`: any tenant). Archived
+/// models are passed over: a name is looked up to start work, which they no longer take.
 pub fn by_name(
     conn: &mut AnyConnection,
     tenant: Option<&str>,
@@ -256,6 +337,7 @@ pub fn by_name(
 ) -> Result<Option<Model>, StoreError> {
     let mut q = ai_models::table
         .filter(ai_models::name.eq(name.to_owned()))
+        .filter(ai_models::archived_at.is_null())
         .into_boxed();
     if let Some(t) = tenant {
         q = q.filter(ai_models::tenant_id.eq(t.to_owned()));

@@ -190,15 +190,21 @@ pub fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
     Ok(diesel::delete(audit_policies::table.find(id)).execute(conn)? > 0)
 }
 
-/// Enabled policies whose next run is due at `now`, oldest first.
+/// Enabled policies of active models whose next run is due at `now`, oldest first. An
+/// archived model's policy is kept as it was (a restore brings it back) but never due.
 pub fn due(
     conn: &mut AnyConnection,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Policy>, StoreError> {
+    use crate::schema::ai_models;
+    let active = ai_models::table
+        .filter(ai_models::archived_at.is_null())
+        .select(ai_models::model_id);
     audit_policies::table
         .filter(audit_policies::enabled.eq(true))
         .filter(audit_policies::next_run_at.le(naive(now)))
+        .filter(audit_policies::model_id.eq_any(active))
         .order(audit_policies::next_run_at.asc())
         .limit(limit)
         .select(PolicyRow::as_select())

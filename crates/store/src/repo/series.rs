@@ -205,7 +205,8 @@ pub struct RiskyModel {
     pub bias_score: f64,
 }
 
-/// The `limit` models with the highest latest risk.
+/// The `limit` active models with the highest latest risk (archived ones are not at risk:
+/// they no longer run).
 pub fn riskiest(
     conn: &mut AnyConnection,
     tenant: Option<&str>,
@@ -218,7 +219,7 @@ pub fn riskiest(
                 JOIN audit_summaries s2 ON s2.audit_id = r2.audit_id \
                 WHERE r2.model_id = m.model_id AND r2.audit_type = 'passive' \
                 ORDER BY r2.id DESC LIMIT 1) \
-         JOIN audit_summaries s ON s.audit_id = r.audit_id WHERE 1 = 1{} \
+         JOIN audit_summaries s ON s.audit_id = r.audit_id WHERE m.archived_at IS NULL{} \
          ORDER BY s.risk_score DESC, m.model_id LIMIT {}",
         filters("m.", tenant, None)?,
         limit.clamp(1, 100)
