@@ -23,5 +23,6 @@ mod outbound;
 mod privacy;
 mod registry;
 mod report;
+mod retention;
 mod rules;
 mod validation;

@@ -1,4 +1,4 @@
-//! Models and policies: register, list with filters and paging, detail, update, delete.
+//! Models and policies: register, list with filters and paging, detail, update, archive.
 
 use crate::harness::{Backend, Options, Server};
 use crate::on_both;
@@ -105,9 +105,15 @@ fn models_crud(b: Backend) {
     s.put("/models/credit-1", &json!({"colour": "red"}))
         .detail(422);
 
-    s.delete("/models/m-0").ok(200);
-    s.get("/models/m-0").detail(404);
-    s.delete("/models/m-0").detail(404);
+    // DELETE archives: the model stays readable, leaves the list, and cannot be archived twice.
+    let a = s.delete("/models/m-0").ok(200);
+    assert_eq!(
+        (a["archived"].clone(), a["deleted"].clone()),
+        (json!(true), json!(false))
+    );
+    assert!(s.get("/models/m-0").ok(200)["archived_at"].is_string());
+    s.delete("/models/m-0").detail(409);
+    s.delete("/models/nope").detail(404);
     assert_eq!(s.get("/models").ok(200)["total"], 5);
 }
 on_both!(models_crud);
@@ -190,9 +196,22 @@ fn policies_crud(b: Backend) {
     s.delete(&format!("/audit-policies/{id}")).ok(200);
     s.get(&format!("/audit-policies/{id}")).detail(404);
     assert_eq!(s.get("/models/p1").ok(200)["audit_frequency"], Value::Null);
-    // Deleting a model deletes its policy.
+    // Archiving a model keeps its policy (a restore brings it back), which no longer changes.
+    let p2 = s
+        .post(
+            "/audit-policies",
+            &json!({"model_id": "p2", "audit_frequency": "daily"}),
+        )
+        .ok(201);
     s.delete("/models/p2").ok(200);
-    assert_eq!(s.get("/audit-policies").ok(200)["total"], 0);
+    assert_eq!(s.get("/audit-policies").ok(200)["total"], 1);
+    let p2 = format!("/audit-policies/{}", p2["id"]);
+    assert!(
+        s.put(&p2, &json!({"enabled": false}))
+            .detail(409)
+            .contains("archived")
+    );
+    s.delete(&p2).detail(409);
 }
 on_both!(policies_crud);
 

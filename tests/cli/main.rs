@@ -1,6 +1,8 @@
 //! End-to-end tests of the `auditor` binary: generated evidence in every format, audits as a
 //! CI gate, and bad input that must be counted or refused, never panic.
 
+mod backup;
+
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};

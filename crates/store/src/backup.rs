@@ -29,13 +29,13 @@ pub enum BackupError {
     Postgres,
     #[error("{0}")]
     Invalid(String),
-    #[error("{what} '{}': {source}", path.display())]
+    #[error("{what} '{}'", path.display())]
     Io {
         what: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open '{}': {source}", path.display())]
+    #[error("cannot open '{}'", path.display())]
     Open {
         path: PathBuf,
         source: ConnectionError,
@@ -185,12 +185,13 @@ pub fn backup_sqlite(source: &Path, out: &Path) -> Result<Backup, BackupError> {
         &crate::repo::tenants::uuid_hex()[..8]
     );
     let temp = dir.join(format!(".{name}.{unique}.partial"));
-    // Created empty (VACUUM INTO accepts an empty file) and locked for the whole run.
-    let held = File::options()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .map_err(io("cannot create", &temp))?;
+    // Created empty (VACUUM INTO accepts an empty file) and locked for the whole run. Owner
+    // only: the copy holds what the database holds (key and password hashes among it).
+    let mut options = File::options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let held = options.open(&temp).map_err(io("cannot create", &temp))?;
     held.lock().map_err(io("cannot lock", &temp))?;
     let result = write_and_check(source, &temp);
     let check = match result {
