@@ -197,12 +197,7 @@ fn policies_crud(b: Backend) {
     s.get(&format!("/audit-policies/{id}")).detail(404);
     assert_eq!(s.get("/models/p1").ok(200)["audit_frequency"], Value::Null);
     // Archiving a model keeps its policy (a restore brings it back), which no longer changes.
-    let p2 = s
-        .post(
-            "/audit-policies",
-            &json!({"model_id": "p2", "audit_frequency": "daily"}),
-        )
-        .ok(201);
+    let p2 = s.get("/audit-policies?model_id=p2").ok(200)["policies"][0].clone();
     s.delete("/models/p2").ok(200);
     assert_eq!(s.get("/audit-policies").ok(200)["total"], 1);
     let p2 = format!("/audit-policies/{}", p2["id"]);
