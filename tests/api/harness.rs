@@ -60,6 +60,8 @@ pub struct Server {
     pub db_url: String,
     pub db_file: Option<PathBuf>,
     pub log: PathBuf,
+    /// The compliance log's signing key file.
+    pub signing_key: PathBuf,
     child: Child,
     pg: Option<(String, String)>,
     /// The admin key printed at first start.
@@ -145,6 +147,16 @@ fn fresh_pg(base: &str) -> (String, String) {
 impl Server {
     pub fn start(backend: &Backend, opts: Options) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut opts = opts;
+        if !opts.extra.iter().any(|a| a == "--signing-key-file") {
+            opts.extra.push("--signing-key-file".into());
+            opts.extra.push(
+                dir.path()
+                    .join("auditor-signing.key")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
         let evidence = dir.path().join("evidence");
         std::fs::create_dir_all(&evidence).expect("evidence dir");
         let (db_url, db_file, pg) = match backend {
@@ -165,6 +177,10 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut opts = opts;
         opts.admin_key = self.admin_key.clone();
+        // Instances of one deployment share the signing key.
+        opts.extra.push("--signing-key-file".into());
+        opts.extra
+            .push(self.signing_key.to_string_lossy().into_owned());
         opts.extra.push("--evidence-roots".into());
         opts.extra
             .push(self.evidence.to_string_lossy().into_owned());
@@ -250,7 +266,14 @@ impl Server {
                 format!("Bearer {k}").parse().expect("header"),
             );
         }
+        let signing_key = opts
+            .extra
+            .iter()
+            .position(|a| a == "--signing-key-file")
+            .and_then(|i| opts.extra.get(i + 1))
+            .map_or_else(|| dir.path().join("auditor-signing.key"), PathBuf::from);
         Server {
+            signing_key,
             base,
             _dir: dir,
             evidence,

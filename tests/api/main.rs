@@ -24,4 +24,5 @@ mod privacy;
 mod registry;
 mod report;
 mod rules;
+mod tamper;
 mod validation;

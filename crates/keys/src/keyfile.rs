@@ -171,6 +171,9 @@ mod tests {
     fn malformed_keys_are_refused() {
         assert!(parse("abcd", "x").is_err());
         assert!(parse(&"g".repeat(64), "x").is_err());
-        assert_eq!(parse(&format!(" {} \n", "01".repeat(32)), "x").unwrap(), [1u8; 32]);
+        assert_eq!(
+            parse(&format!(" {} \n", "01".repeat(32)), "x").unwrap(),
+            [1u8; 32]
+        );
     }
 }

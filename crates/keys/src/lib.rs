@@ -40,6 +40,17 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A 32-byte key for one purpose derived from `key` (HMAC-SHA256 of the label), so that one
+/// secret file can serve several purposes without one use revealing another's key.
+pub fn derive(key: &[u8; 32], label: &str) -> [u8; 32] {
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return [0u8; 32],
+    };
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 /// `fp:` and the first 16 hex digits of HMAC-SHA256(key, secret): equal secrets give equal
 /// fingerprints under one key, and without the key a fingerprint says nothing of the secret.
 pub fn fingerprint(key: &[u8; 32], secret: &str) -> String {

@@ -41,6 +41,9 @@ pub enum Command {
     /// Create an admin API key of the system tenant and print it once (for whoever can open
     /// the database: first set-up scripts, a lost key).
     AdminKey(AdminKeyArgs),
+    /// Export the compliance log, or verify an export offline.
+    #[command(subcommand)]
+    Log(crate::ledger::LogCommand),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
     Serve(Box<crate::serve::ServeArgs>),
     /// Fill a database with a large synthetic audit history (for benchmarks).
@@ -433,9 +436,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => run_audit(a),
         Command::GenEvidence(a) => run_gen(a),
         Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
-        Command::BenchDb(a) => crate::benchdb::run(a).map(|()| ExitCode::SUCCESS),
+        Command::BenchDb(a) => {
+            crate::ledger::configure_default(&a.database_url)?;
+            crate::benchdb::run(a).map(|()| ExitCode::SUCCESS)
+        }
         Command::Probe(a) => crate::probe::run(a),
+        Command::Log(c) => crate::ledger::run(c),
         Command::AdminKey(a) => {
+            // The key's log entry is signed like the server's, or verify would call it forged.
+            crate::ledger::configure_default(&a.database_url)?;
             let store = audit_store::Store::open(&a.database_url, &Default::default())?;
             let key = audit_http::api::access::mint_admin_key(&store, &a.name)
                 .map_err(|e| anyhow::anyhow!("{}", e.detail))?;

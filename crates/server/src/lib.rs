@@ -4,6 +4,7 @@
 pub mod benchdb;
 pub mod cli;
 pub mod demo;
+pub mod ledger;
 pub mod output;
 pub mod probe;
 mod progress;

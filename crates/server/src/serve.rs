@@ -87,6 +87,21 @@ pub struct ServeArgs {
     /// Seconds live events and webhook delivery records are kept (default 30 days).
     #[arg(long, env = "AUDITOR_EVENT_RETENTION_SECS")]
     pub event_retention_secs: Option<u64>,
+    /// The Ed25519 key that signs the compliance log's checkpoints (default: beside a SQLite
+    /// database, else `./auditor-signing.key`); created owner-only at first start.
+    /// `AUDITOR_SIGNING_KEY` (64 hex digits) supplies it instead.
+    #[arg(long, env = "AUDITOR_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+    /// A signed checkpoint after this many entries of a chain (default 100).
+    #[arg(long, env = "AUDITOR_CHECKPOINT_EVERY")]
+    pub checkpoint_every: Option<i64>,
+    /// And at least this often, in seconds, while a chain moves (default 600).
+    #[arg(long, env = "AUDITOR_CHECKPOINT_SECS")]
+    pub checkpoint_secs: Option<u64>,
+    /// Append-only file outside the database each checkpoint is copied to; verify checks the
+    /// log against it, which catches a rewrite of the whole database.
+    #[arg(long, env = "AUDITOR_CHECKPOINT_COPY")]
+    pub checkpoint_copy: Option<PathBuf>,
     /// Load the demo registry from seeds/ into a fresh database, compress time and feed new
     /// evidence windows.
     #[arg(long)]
@@ -123,6 +138,10 @@ pub struct FileConfig {
     pub anonymous_reads: Option<bool>,
     pub token_ttl_secs: Option<u64>,
     pub event_retention_secs: Option<u64>,
+    pub signing_key_file: Option<PathBuf>,
+    pub checkpoint_every: Option<i64>,
+    pub checkpoint_secs: Option<u64>,
+    pub checkpoint_copy: Option<PathBuf>,
 }
 
 /// Settings after merging flags, environment, file and defaults.
@@ -148,6 +167,10 @@ pub struct Settings {
     pub anonymous_reads: bool,
     pub token_ttl_secs: u64,
     pub event_retention_secs: u64,
+    pub signing_key_file: Option<PathBuf>,
+    pub checkpoint_every: i64,
+    pub checkpoint_secs: u64,
+    pub checkpoint_copy: Option<PathBuf>,
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
@@ -219,7 +242,17 @@ impl Settings {
                 .event_retention_secs
                 .or(file.event_retention_secs)
                 .unwrap_or(30 * 86_400),
+            signing_key_file: a.signing_key_file.clone().or(file.signing_key_file),
+            checkpoint_every: a
+                .checkpoint_every
+                .or(file.checkpoint_every)
+                .unwrap_or(crate::ledger::DEFAULT_EVERY),
+            checkpoint_secs: a.checkpoint_secs.or(file.checkpoint_secs).unwrap_or(600),
+            checkpoint_copy: a.checkpoint_copy.clone().or(file.checkpoint_copy),
         };
+        if !(1..=1_000_000).contains(&s.checkpoint_every) || s.checkpoint_secs == 0 {
+            bail!("checkpoint_every must be 1–1000000 and checkpoint_secs at least 1");
+        }
         if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
             bail!("time_scale must be a number ≥ 1 (1 is real time)");
         }
@@ -264,6 +297,9 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
         s.tick_seconds = 1;
     }
     s.anonymous_reads = !a.no_anonymous_reads;
+    if s.checkpoint_copy.is_none() {
+        s.checkpoint_copy = Some(dir.join("checkpoints.jsonl"));
+    }
     Ok(evidence)
 }
 
@@ -283,6 +319,16 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("cannot open database '{}'", redact_url(&s.database_url)))?;
     tracing::info!(database = %redact_url(&s.database_url), backend = store.backend().name(), "database ready");
+    let key_file = s
+        .signing_key_file
+        .clone()
+        .unwrap_or_else(|| crate::ledger::default_key_path(&s.database_url));
+    let public_key = crate::ledger::configure(&key_file, s.checkpoint_every)?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "compliance log public key (Ed25519): {public_key}")?;
+        out.flush()?;
+    }
 
     let mut sources = SourcePolicy::new(&s.evidence_roots).map_err(anyhow::Error::msg)?;
     sources.api_timeout = Duration::from_secs(s.api_timeout_secs);
@@ -337,6 +383,11 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     // First start: an admin credential, shown once on standard output (never logged).
     let first_key = audit_http::api::access::bootstrap(&store)
         .map_err(|e| anyhow::anyhow!("cannot create the first admin key: {}", e.detail))?;
+    let checkpointer = crate::ledger::Checkpointer::start(
+        store.clone(),
+        Duration::from_secs(s.checkpoint_secs),
+        s.checkpoint_copy.clone(),
+    )?;
     if s.anonymous_reads {
         tracing::warn!(
             "ANONYMOUS READS ARE ON: anyone who can reach this server can read every audit of the system tenant without credentials"
@@ -351,6 +402,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             max_sample_bytes: s.max_sample_bytes,
             anonymous_reads: s.anonymous_reads,
             token_ttl: Duration::from_secs(s.token_ttl_secs),
+            checkpoint_copy: s.checkpoint_copy.clone(),
             ..HttpConfig::default()
         },
     );
@@ -377,6 +429,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         f.stop();
     }
     scheduler.shutdown();
+    drop(checkpointer);
     result
 }
 

@@ -61,6 +61,9 @@ pub enum StoreError {
     Open(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The compliance log holds rows the server did not write (see `repo::log::append`).
+    #[error("{reason}")]
+    LogTampered { tenant_id: String, reason: String },
 }
 
 impl StoreError {
@@ -267,6 +270,13 @@ impl Store {
         let result = self.write_inner(f);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if let Err(StoreError::LogTampered { tenant_id, reason }) = &result {
+            // The change rolled back; the alert is its own transaction so that it survives.
+            tracing::error!(tenant_id = %tenant_id, reason = %reason, "compliance log tampered: write refused");
+            if let Err(e) = self.write_inner(|c| repo::log::alert_tampered(c, tenant_id, reason)) {
+                tracing::error!(error = %e, "the tampering alert could not be recorded");
+            }
+        }
         result
     }
 

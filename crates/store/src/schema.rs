@@ -229,6 +229,23 @@ diesel::table! {
         digest -> Text,
         prev_hash -> Text,
         hash -> Text,
+        content -> Nullable<Text>,
+        purged_at -> Nullable<Text>,
+        signature -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (id) {
+        id -> BigInt,
+        tenant_id -> Text,
+        sequence -> BigInt,
+        entries -> BigInt,
+        head_hash -> Text,
+        at -> Text,
+        every_entries -> BigInt,
+        public_key -> Text,
+        signature -> Text,
     }
 }
 
@@ -306,6 +323,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     compliance_log,
     log_heads,
+    log_checkpoints,
     model_versions,
     active_targets,
     dashboard_counts,

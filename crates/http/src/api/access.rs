@@ -257,7 +257,8 @@ pub async fn create_user(
             "user.create",
             "user",
             &u.user_id,
-            serde_json::json!({"username": u.username, "role": u.role}),
+            // The salted hash, which the log turns into a fingerprint: "a password was set".
+            serde_json::json!({"after": {"username": u.username, "role": u.role, "password": hash}}),
         )?;
         Ok(u)
     })
@@ -305,7 +306,7 @@ pub async fn delete_user(
             "user.delete",
             "user",
             &id2,
-            serde_json::json!({"username": u.user.username}),
+            serde_json::json!({"before": {"username": u.user.username, "role": u.user.role}}),
         )
     })
     .await?;
@@ -435,7 +436,7 @@ pub async fn revoke_key(
             "key.revoke",
             "api_key",
             &id2,
-            serde_json::json!({"key_id": id2}),
+            serde_json::json!({"before": {"revoked": false}, "after": {"revoked": true}}),
         )
     })
     .await?;

@@ -413,9 +413,19 @@ pub(crate) fn log_model(
     Ok(())
 }
 
+/// A model's state as the log compares it before and after a change: its fields flat (so the
+/// log says "owner: X → Y"), its sources and policy whole. The log replaces secrets in them
+/// with fingerprints.
 fn model_change(d: &ModelDetail) -> serde_json::Value {
-    serde_json::json!({"model": d.view.model, "evidence_sources": d.evidence_sources,
-        "policy": d.policy})
+    let mut v = serde_json::to_value(&d.view.model).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "evidence_sources".into(),
+            serde_json::json!(d.evidence_sources),
+        );
+        o.insert("policy".into(), serde_json::json!(d.policy));
+    }
+    v
 }
 
 /// Register a model with its evidence sources and, optionally, its audit policy.
@@ -562,12 +572,14 @@ pub async fn update(
     };
     let d = write(&state, move |c| {
         visible_model(c, &caller, &id)?;
+        let before = model_change(&detail_of(c, &id)?);
         models::update(c, &id, &changes)?;
         if let Some(s) = &sources {
             models::replace_sources(c, &id, s)?;
         }
         let d = detail_of(c, &id)?;
-        log_model(c, &caller, "model.update", &id, model_change(&d))?;
+        let change = log::diff(&before, &model_change(&d));
+        log_model(c, &caller, "model.update", &id, change)?;
         Ok(d)
     })
     .await?;
@@ -596,7 +608,10 @@ pub async fn delete(
             &caller,
             "model.delete",
             &id2,
-            serde_json::json!({"model_id": id2, "name": m.name}),
+            log::diff(
+                &serde_json::json!({"model_id": id2, "name": m.name}),
+                &serde_json::Value::Null,
+            ),
         )?;
         models::delete(c, &id2)
     })

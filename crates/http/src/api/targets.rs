@@ -131,7 +131,9 @@ pub async fn put_target(
         visible_model(c, &caller, &id)?;
         // A stored secret is kept only for the same URL and header: otherwise an edit could
         // send it somewhere new without whoever set it knowing.
-        let kept = targets::get(c, &id)?
+        let old = targets::get(c, &id)?;
+        let before = old.as_ref().map_or(serde_json::Value::Null, target_state);
+        let kept = old
             .filter(|old| old.url == t.url && old.auth_header == t.auth_header)
             .and_then(|old| old.secret);
         let target = targets::ActiveTarget {
@@ -151,7 +153,6 @@ pub async fn put_target(
         };
         targets::put(c, &target, audit_store::now())?;
         let view = target.view();
-        // The view has no secret; whether one is stored is part of the digest.
         audit_store::repo::log::record_for_model(
             c,
             &id,
@@ -159,7 +160,7 @@ pub async fn put_target(
             "target.set",
             "active_target",
             &id,
-            serde_json::json!(view),
+            audit_store::repo::log::diff(&before, &target_state(&target)),
         )?;
         Ok(view)
     })
@@ -214,7 +215,7 @@ pub async fn delete_target(
                 "target.delete",
                 "active_target",
                 &id,
-                serde_json::json!({"model_id": id}),
+                serde_json::json!({"before": {"model_id": id}}),
             )?;
             super::models::warn_of_policy(c, &id)?;
             Ok(())
@@ -229,4 +230,14 @@ pub async fn delete_target(
         deleted: true,
         detail: msg,
     }))
+}
+
+/// A target as the log compares it: its view, and its secret (the log stores only a
+/// fingerprint of it, so a changed secret shows as a changed fingerprint).
+fn target_state(t: &targets::ActiveTarget) -> serde_json::Value {
+    let mut v = serde_json::json!(t.view());
+    if let Some(o) = v.as_object_mut() {
+        o.insert("secret".into(), serde_json::json!(t.secret));
+    }
+    v
 }

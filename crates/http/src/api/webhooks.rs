@@ -155,7 +155,8 @@ pub async fn create(
                 action: "webhook.create",
                 object_type: "webhook",
                 object_id: &h.id.to_string(),
-                change: serde_json::json!(view),
+                // The log keeps a fingerprint of the secret, never the secret.
+                change: serde_json::json!({"after": {"webhook": view, "secret": secret}}),
             },
         )?;
         Ok(view)
@@ -206,7 +207,7 @@ pub async fn remove(
                 action: "webhook.delete",
                 object_type: "webhook",
                 object_id: &id.to_string(),
-                change: serde_json::json!({"id": id, "name": h.name}),
+                change: serde_json::json!({"before": {"id": id, "name": h.name, "url": h.url}}),
             },
         )
     })
