@@ -367,6 +367,11 @@ impl Server {
     }
 
     /// Stops the server (as a crash would: no clean shutdown).
+    /// The server process's id (for `kill -9` while requests are in flight).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

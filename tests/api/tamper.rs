@@ -469,3 +469,120 @@ fn foreign_row_refuses_writes(b: Backend) {
     assert_eq!(v["valid"], false);
 }
 on_both!(foreign_row_refuses_writes);
+
+/// Each entry says what changed — the fields before and after — and never a secret; the log
+/// filters by object.
+fn entries_say_what_changed(b: Backend) {
+    let s = Server::start(&b, Options::default());
+    let mut m = model("owned", "ml", "sample", json!({"type": "sample"}));
+    m["owner"] = json!("alice");
+    s.post("/models/register", &m).ok(201);
+    s.put("/models/owned", &json!({"owner": "bob"})).ok(200);
+    let log = s
+        .get("/compliance-log?object_type=model&object_id=owned")
+        .ok(200);
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{log}");
+    let update: serde_json::Value =
+        serde_json::from_str(entries[1]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(update["before"]["owner"], "alice", "{update}");
+    assert_eq!(update["after"]["owner"], "bob", "{update}");
+    assert!(
+        update["before"].get("name").is_none(),
+        "unchanged fields are left out: {update}"
+    );
+    assert_eq!(
+        entries[1]["digest"],
+        sha256_hex(entries[1]["content"].as_str().unwrap())
+    );
+
+    // Secrets in an api source's URL and headers become fingerprints.
+    let secrets = ["pw-secret-789", "tok-secret-456", "hdr-secret-123"];
+    s.post(
+        "/models/register",
+        &model(
+            "api-m",
+            "llm",
+            "api",
+            json!({"type": "api", "config": {
+                "url": "http://u:pw-secret-789@127.0.0.1:9/s?token=tok-secret-456",
+                "headers": {"X-Api-Key": "hdr-secret-123"}}}),
+        ),
+    )
+    .ok(201);
+    let all = s.get("/compliance-log?object_id=api-m").ok(200).to_string();
+    assert!(all.contains("fp:"), "{all}");
+    for secret in secrets {
+        assert!(!all.contains(secret), "{secret} is in the log: {all}");
+    }
+}
+on_both!(entries_say_what_changed);
+
+/// `kill -9` while every write makes a checkpoint and the copy is being written: after a
+/// restart the log verifies, against the outside copy too, online and offline.
+fn kill_during_checkpointing(b: Backend) {
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("checkpoints.jsonl");
+    let args = vec![
+        "--checkpoint-every".to_owned(),
+        "1".into(),
+        "--checkpoint-secs".into(),
+        "1".into(),
+        "--checkpoint-copy".into(),
+        copy.to_string_lossy().into_owned(),
+    ];
+    let s = Server::start(
+        &b,
+        Options {
+            extra: args.clone(),
+            ..Options::default()
+        },
+    );
+    let pid = s.pid();
+    std::thread::scope(|sc| {
+        for t in 0..3 {
+            let s = &s;
+            sc.spawn(move || {
+                for i in 0..400 {
+                    let m = model(
+                        &format!("k{t}-{i}"),
+                        "ml",
+                        "sample",
+                        json!({"type": "sample"}),
+                    );
+                    if s.client()
+                        .post(s.url("/models/register"))
+                        .json(&m)
+                        .send()
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let killed = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    });
+    let again = s.sibling(Options {
+        extra: args,
+        ..Options::default()
+    });
+    let v = again.get("/compliance-log/verify").ok(200);
+    assert_eq!(v["valid"], true, "after kill -9: {v}");
+    assert_eq!(v["outside_copy"], true);
+    assert!(v["entries_checked"].as_i64().unwrap() > 5, "{v}");
+    let key = again.get("/compliance-log/public-key").ok(200)["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut db = Db::open(&again, "");
+    wait_for_copy(&mut db, &copy);
+    let (code, text) = offline(&again, out.path(), &copy, &key);
+    assert_eq!(code, Some(0), "after kill -9, offline: {text}");
+}
+on_both!(kill_during_checkpointing);
