@@ -134,6 +134,7 @@ pub fn from_env_or_file(var: &str, path: &Path) -> Result<KeyFile, KeyError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -31,7 +31,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses lower- or upper-case hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let t = text.trim();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     (0..t.len())
@@ -66,6 +66,7 @@ pub fn fingerprint(key: &[u8; 32], secret: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -153,9 +153,8 @@ impl<'k> ChainVerifier<'k> {
                 }
             }
         }
-        let mut expected = 1;
         let mut covered = 0;
-        for c in by_seq.values() {
+        for (expected, c) in (1..).zip(by_seq.values()) {
             if c.sequence != expected {
                 return self.broken(
                     None,
@@ -176,7 +175,6 @@ impl<'k> ChainVerifier<'k> {
                     ),
                 );
             }
-            expected += 1;
             covered = c.entries;
             if c.entries == 0 && c.head_hash != GENESIS {
                 return self.broken(

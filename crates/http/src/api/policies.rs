@@ -267,7 +267,7 @@ pub async fn update(
         if enables_active {
             changes.audit_scope = Some(AuditScope {
                 active_security: true,
-                ..cur.audit_scope.clone()
+                ..cur.audit_scope
             });
         }
         let p = policies::update(c, id, &changes)?;
