@@ -1,7 +1,7 @@
 //! Ed25519 signatures (RFC 8032) over the bytes the caller chooses. The secret is the 32-byte
 //! seed from a [`crate::KeyFile`]; the public key is published as hex.
 
-use ed25519_dalek::{Signature, SigningKey, VerifyingKey, Signer as _, Verifier as _};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 
 /// Signs with the server's key.
 #[derive(Clone)]

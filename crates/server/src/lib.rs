@@ -7,5 +7,6 @@ pub mod demo;
 pub mod output;
 pub mod probe;
 mod progress;
+pub mod sealkey;
 pub mod serve;
 pub mod synth;

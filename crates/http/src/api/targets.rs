@@ -1,5 +1,6 @@
 //! A model's active-audit target: `PUT`/`GET`/`DELETE /models/{model_id}/active-target`.
-//! The secret is write-only: stored for use, never returned, never logged.
+//! The secret is write-only: stored sealed for use, never returned, never logged; the URL is
+//! returned with its user-info and query values masked.
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use audit_store::StoreError;
@@ -127,14 +128,17 @@ pub async fn put_target(
     let (who, mid) = (caller.clone(), id.clone());
     read(&state, move |c| visible_model(c, &who, &mid).map(|_| ())).await?;
     super::check_outbound(&state, &t.url).await?;
+    let sealer = state.store.sealer()?;
     let view = write(&state, move |c| {
         visible_model(c, &caller, &id)?;
         // A stored secret is kept only for the same URL and header: otherwise an edit could
         // send it somewhere new without whoever set it knowing.
         let kept = targets::get(c, &id)?
+            .map(|old| old.open(&sealer))
+            .transpose()?
             .filter(|old| old.url == t.url && old.auth_header == t.auth_header)
             .and_then(|old| old.secret);
-        let target = targets::ActiveTarget {
+        let target = targets::Target {
             model_id: id.clone(),
             url: t.url,
             model_name: t.model,
@@ -146,12 +150,11 @@ pub async fn put_target(
             timeout_secs: t.timeout_secs.unwrap_or(30),
             max_calls: t.max_calls.unwrap_or(200),
             token_budget: t.token_budget.unwrap_or(200_000),
-            updated_at: chrono::Utc::now().naive_utc(),
             api_style: t.api_style.unwrap_or_else(|| "openai_chat".into()),
         };
-        targets::put(c, &target, audit_store::now())?;
-        let view = target.view();
-        // The view has no secret; whether one is stored is part of the digest.
+        let view = targets::put(c, &sealer, &target, audit_store::now())?.view();
+        // The view has no secret and a masked URL; whether a secret is stored is part of the
+        // digest.
         audit_store::repo::log::record_for_model(
             c,
             &id,
