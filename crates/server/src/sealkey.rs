@@ -204,6 +204,124 @@ pub fn rotate(store: &Store, key_file: &Path) -> anyhow::Result<Rotated> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use audit_store::repo::webhooks;
+
+    fn hook(store: &Store) -> webhooks::Webhook {
+        store
+            .read(|c| webhooks::list(c, None, false))
+            .unwrap()
+            .remove(0)
+    }
+
+    fn id_of_file(path: &Path) -> String {
+        audit_keys::seal::key_id(&keyfile::load(path).unwrap().key)
+    }
+
+    /// A crash at each step of a rotation leaves a database every start can open, and running
+    /// the command again finishes it.
+    #[test]
+    fn interrupted_rotations_keep_every_value_open_and_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let key_file = default_key_file(db.to_str().unwrap());
+        let open = || Store::open(db.to_str().unwrap(), &Default::default()).unwrap();
+        let store = attach(open(), &key_file).unwrap();
+        let k0 = id_of_file(&key_file);
+        let sealer = store.sealer().unwrap();
+        assert_eq!(sealer.key_id(), k0);
+        store
+            .write(|c| {
+                webhooks::create(
+                    c,
+                    &sealer,
+                    &webhooks::NewWebhook {
+                        tenant_id: "default",
+                        name: "w",
+                        url: "https://h/hook?token=t0ken",
+                        style: "json",
+                        secret: "the-webhook-secret",
+                        model_id: None,
+                        results: &[],
+                        min_severity: None,
+                        enabled: true,
+                        start_after: 0,
+                    },
+                )
+            })
+            .unwrap();
+
+        // Crash after `<file>.new` was written, before the transaction: the old key still seals.
+        let next = next_key_file(&key_file);
+        keyfile::write(&next, &[9u8; 32]).unwrap();
+        let k1 = id_of_file(&next);
+        let s = attach(open(), &key_file).unwrap();
+        assert_eq!(s.sealer().unwrap().key_id(), k0);
+        assert_eq!(
+            hook(&s).destination(&s.sealer().unwrap()).unwrap().secret,
+            "the-webhook-secret"
+        );
+
+        // Crash after the commit, before the file was replaced: the new key seals.
+        let ring = Sealer::new(&[9u8; 32]).accepting(&keyfile::load(&key_file).unwrap().key);
+        let done = secrets::reseal(&s, &ring, Reseal::All).unwrap();
+        assert_eq!(done.webhooks, 1);
+        let s = attach(open(), &key_file).unwrap();
+        assert_eq!(s.sealer().unwrap().key_id(), k1);
+        let d = hook(&s).destination(&s.sealer().unwrap()).unwrap();
+        assert_eq!(
+            (d.url.as_str(), d.secret.as_str()),
+            ("https://h/hook?token=t0ken", "the-webhook-secret")
+        );
+
+        // Running it again finishes: nothing left to re-seal, the file replaced.
+        let r = rotate(&open(), &key_file).unwrap();
+        assert_eq!(
+            (r.old_key_id.as_str(), r.new_key_id.as_str()),
+            (k0.as_str(), k1.as_str())
+        );
+        assert_eq!(r.resealed.rows(), 0);
+        assert!(!next.exists());
+        assert_eq!(id_of_file(&key_file), k1);
+        let s = attach(open(), &key_file).unwrap();
+        assert_eq!(s.sealer().unwrap().key_ids(), vec![k1.as_str()]);
+        assert_eq!(
+            hook(&s)
+                .destination(&Sealer::new(&[9u8; 32]))
+                .unwrap()
+                .secret,
+            "the-webhook-secret"
+        );
+
+        // A full rotation from there: a fresh key, one row re-sealed.
+        let r = rotate(&open(), &key_file).unwrap();
+        assert_eq!(r.resealed.webhooks, 1);
+        assert_ne!(r.new_key_id, k1);
+        assert_eq!(id_of_file(&key_file), r.new_key_id);
+    }
+
+    #[test]
+    fn a_lost_or_wrong_key_file_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("b.db");
+        let key_file = dir.path().join("keys/seal.key");
+        let open = || Store::open(db.to_str().unwrap(), &Default::default()).unwrap();
+        attach(open(), &key_file).unwrap();
+        let k0 = id_of_file(&key_file);
+        std::fs::remove_file(&key_file).unwrap();
+        let e = attach(open(), &key_file).unwrap_err().to_string();
+        assert!(e.contains(&k0) && e.contains("does not exist"), "{e}");
+        assert!(
+            !key_file.exists(),
+            "a new key was made for a sealed database"
+        );
+        keyfile::write(&key_file, &[4u8; 32]).unwrap();
+        let e = attach(open(), &key_file).unwrap_err().to_string();
+        assert!(e.contains(&k0), "{e}");
+        assert!(
+            !e.contains(&audit_keys::hex(&[4u8; 32])),
+            "the key is in the message"
+        );
+    }
 
     #[test]
     fn key_files_sit_beside_sqlite_databases() {
