@@ -59,6 +59,9 @@ pub struct Server {
     pub evidence: PathBuf,
     pub db_url: String,
     pub db_file: Option<PathBuf>,
+    /// The seal key file (SQLite: the default beside the database; PostgreSQL: given, in the
+    /// first server's directory, so that siblings share it).
+    pub seal_key: PathBuf,
     pub log: PathBuf,
     /// The compliance log's signing key file.
     pub signing_key: PathBuf,
@@ -116,6 +119,8 @@ pub struct Options {
     /// explicit entry admits; `None` runs with the default policy (every internal address
     /// refused).
     pub outbound_allow: Option<String>,
+    /// Extra environment variables of the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -127,6 +132,7 @@ impl Default for Options {
             extra: Vec::new(),
             admin_key: None,
             outbound_allow: Some("127.0.0.1".into()),
+            env: Vec::new(),
         }
     }
 }
@@ -169,7 +175,13 @@ impl Server {
                 (url, None, Some((base.clone(), name)))
             }
         };
-        Self::spawn(dir, evidence, db_url, db_file, pg, &opts)
+        let seal_key = dir.path().join("auditor.seal.key");
+        let mut opts = opts;
+        if pg.is_some() {
+            opts.extra.push("--seal-key-file".into());
+            opts.extra.push(seal_key.to_string_lossy().into_owned());
+        }
+        Self::spawn(dir, evidence, db_url, db_file, seal_key, pg, &opts)
     }
 
     /// A second server on the same database and evidence (another instance).
@@ -184,11 +196,17 @@ impl Server {
         opts.extra.push("--evidence-roots".into());
         opts.extra
             .push(self.evidence.to_string_lossy().into_owned());
+        if !opts.extra.iter().any(|a| a == "--seal-key-file") {
+            opts.extra.push("--seal-key-file".into());
+            opts.extra
+                .push(self.seal_key.to_string_lossy().into_owned());
+        }
         Self::spawn(
             dir,
             self.evidence.clone(),
             self.db_url.clone(),
             self.db_file.clone(),
+            self.seal_key.clone(),
             None,
             &opts,
         )
@@ -199,6 +217,7 @@ impl Server {
         evidence: PathBuf,
         db_url: String,
         db_file: Option<PathBuf>,
+        seal_key: PathBuf,
         pg: Option<(String, String)>,
         opts: &Options,
     ) -> Server {
@@ -220,6 +239,10 @@ impl Server {
             .env_remove("AUDITOR_CONFIG")
             .env_remove("AUDITOR_EVIDENCE_ROOTS")
             .env_remove("AUDITOR_OUTBOUND_ALLOW")
+            .env_remove("AUDITOR_SEAL_KEY")
+            .env_remove("AUDITOR_SEAL_OLD_KEYS")
+            .env_remove("AUDITOR_SEAL_KEY_FILE")
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .current_dir(dir.path())
             .stdout(Stdio::piped())
@@ -279,6 +302,7 @@ impl Server {
             evidence,
             db_url,
             db_file,
+            seal_key,
             log,
             child,
             pg,

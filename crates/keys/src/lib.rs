@@ -5,13 +5,17 @@
 //! - [`keyfile`]: 32-byte keys as hex text in a file created with owner-only permissions at
 //!   first start, or supplied; a supplied file readable by others is refused.
 //! - [`sign`]: Ed25519 signing and verification (checkpoints of the compliance log).
+//! - [`seal`]: XChaCha20-Poly1305 sealing of the secrets the database keeps (credentials of
+//!   sources, probe targets and webhooks), with a key ring for rotations.
 //! - [`fingerprint`]: a keyed, truncated HMAC of a secret, so the log can say a secret changed
 //!   without holding anything that helps guess it.
 
 pub mod keyfile;
+pub mod seal;
 pub mod sign;
 
 pub use keyfile::{KeyError, KeyFile};
+pub use seal::{SealError, Sealer};
 pub use sign::{Signer, Verifier};
 
 use hmac::{Hmac, Mac};

@@ -8,5 +8,6 @@ pub mod ledger;
 pub mod output;
 pub mod probe;
 mod progress;
+pub mod sealkey;
 pub mod serve;
 pub mod synth;

@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// `postgres://user:pass@host/db`, or a SQLite file path (default `auditor.db`).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The seal key file (created owner-only at first start): the key that seals the secrets
+    /// the database keeps. Default: `<database dir>/<database name>.seal.key` for SQLite,
+    /// `auditor.seal.key` for PostgreSQL. `AUDITOR_SEAL_KEY` (64 hex digits) wins over it.
+    #[arg(long, env = "AUDITOR_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:8000; port 0 picks a free port).
     #[arg(long, env = "AUDITOR_BIND")]
     pub bind: Option<String>,
@@ -119,6 +124,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub database_url: Option<String>,
+    pub seal_key_file: Option<PathBuf>,
     pub bind: Option<String>,
     pub evidence_roots: Option<Vec<PathBuf>>,
     pub cors_origins: Option<Vec<String>>,
@@ -148,6 +154,7 @@ pub struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: String,
+    pub seal_key_file: PathBuf,
     pub bind: String,
     pub evidence_roots: Vec<PathBuf>,
     pub cors_origins: Vec<String>,
@@ -177,24 +184,37 @@ fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
-impl Settings {
-    pub fn resolve(a: &ServeArgs) -> anyhow::Result<Settings> {
-        let file: FileConfig = match &a.config {
+impl FileConfig {
+    /// The TOML file at `path`, or nothing when there is none.
+    pub fn read(path: Option<&std::path::Path>) -> anyhow::Result<FileConfig> {
+        match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read config '{}'", p.display()))?;
                 toml::from_str(&text)
-                    .with_context(|| format!("config '{}' is not valid", p.display()))?
+                    .with_context(|| format!("config '{}' is not valid", p.display()))
             }
-            None => FileConfig::default(),
-        };
+            None => Ok(FileConfig::default()),
+        }
+    }
+}
+
+impl Settings {
+    pub fn resolve(a: &ServeArgs) -> anyhow::Result<Settings> {
+        let file = FileConfig::read(a.config.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let database_url = a
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| "auditor.db".into());
         let s = Settings {
-            database_url: a
-                .database_url
+            seal_key_file: a
+                .seal_key_file
                 .clone()
-                .or(file.database_url)
-                .unwrap_or_else(|| "auditor.db".into()),
+                .or(file.seal_key_file)
+                .unwrap_or_else(|| crate::sealkey::default_key_file(&database_url)),
+            database_url,
             bind: a
                 .bind
                 .clone()
@@ -288,6 +308,9 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("cannot create '{}'", evidence.display()))?;
     if a.database_url.is_none() {
         s.database_url = dir.join("demo.db").to_string_lossy().into_owned();
+        if a.seal_key_file.is_none() {
+            s.seal_key_file = crate::sealkey::default_key_file(&s.database_url);
+        }
     }
     s.evidence_roots = vec![evidence.clone()];
     if a.time_scale.is_none() {
@@ -329,6 +352,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         writeln!(out, "compliance log public key (Ed25519): {public_key}")?;
         out.flush()?;
     }
+    let store = crate::sealkey::attach(store, &s.seal_key_file)?;
 
     let mut sources = SourcePolicy::new(&s.evidence_roots).map_err(anyhow::Error::msg)?;
     sources.api_timeout = Duration::from_secs(s.api_timeout_secs);

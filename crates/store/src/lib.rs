@@ -11,6 +11,7 @@
 pub mod records;
 pub mod repo;
 pub mod schema;
+pub mod secrets;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -64,6 +65,10 @@ pub enum StoreError {
     /// The compliance log holds rows the server did not write (see `repo::log::append`).
     #[error("{reason}")]
     LogTampered { tenant_id: String, reason: String },
+    /// A secret could not be sealed or opened (no key loaded, a key missing from the ring, a
+    /// value altered or moved). Names key ids at most, never a secret.
+    #[error("sealed secret: {0}")]
+    Sealed(String),
 }
 
 impl StoreError {
@@ -170,6 +175,8 @@ pub struct Store {
     backend: Backend,
     /// Bumped after every committed write through this store: readers cache by it.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Seals and opens the secrets of sources, targets and webhooks ([`secrets`]).
+    sealer: Option<std::sync::Arc<audit_keys::Sealer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -177,6 +184,7 @@ impl std::fmt::Debug for Store {
         // The URL may hold a password: never print it.
         f.debug_struct("Store")
             .field("backend", &self.backend)
+            .field("sealer", &self.sealer)
             .finish()
     }
 }
@@ -244,7 +252,23 @@ impl Store {
             pool,
             backend,
             generation: Default::default(),
+            sealer: None,
         })
+    }
+
+    /// The same store, sealing and opening secrets with `sealer` (see [`secrets::adopt`] for
+    /// which ring to give it).
+    pub fn with_sealer(mut self, sealer: audit_keys::Sealer) -> Store {
+        self.sealer = Some(std::sync::Arc::new(sealer));
+        self
+    }
+
+    /// The seal key ring; an error when none was given (a tool that opened the database
+    /// without the seal key cannot touch secrets).
+    pub fn sealer(&self) -> Result<std::sync::Arc<audit_keys::Sealer>, StoreError> {
+        self.sealer
+            .clone()
+            .ok_or_else(|| StoreError::Sealed("no seal key is loaded".into()))
     }
 
     pub fn backend(&self) -> Backend {

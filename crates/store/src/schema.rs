@@ -26,6 +26,7 @@ diesel::table! {
         config -> Text,
         read_only -> Bool,
         created_at -> Timestamp,
+        config_sealed -> Nullable<Text>,
     }
 }
 
@@ -158,6 +159,7 @@ diesel::table! {
         token_budget -> BigInt,
         updated_at -> Timestamp,
         api_style -> Text,
+        url_sealed -> Nullable<Text>,
     }
 }
 
@@ -295,6 +297,15 @@ diesel::table! {
         enabled -> Bool,
         last_event_id -> BigInt,
         created_at -> Timestamp,
+        url_sealed -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    seal_keys (name) {
+        name -> Text,
+        key_id -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -313,6 +324,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    seal_keys,
     webhooks,
     webhook_deliveries,
     events,

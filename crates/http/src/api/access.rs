@@ -685,6 +685,7 @@ pub async fn create_wizard_model(
     check_text("name", &b.name, 256)?;
     let version = b.version.unwrap_or_else(|| "v1.0".into());
     check_text("version", &version, 128)?;
+    let sealer = state.store.sealer()?;
     let m = write(&state, move |c| {
         let project = project_for(c, &caller, Some(&b.project_id))?;
         let model_id = format!("mdl_{}", &tenants::uuid_hex()[..12]);
@@ -695,6 +696,7 @@ pub async fn create_wizard_model(
         };
         let (m, _) = models::insert(
             c,
+            &sealer,
             &NewModel {
                 model_id: model_id.clone(),
                 name: b.name,

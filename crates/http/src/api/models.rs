@@ -450,11 +450,12 @@ pub async fn register(
     let policy = state.runner.sources().for_tenant(&caller.tenant_id);
     let (mut new, sources, policy) = web::block(move || prepare(&policy, body)).await??;
     let model_id = new.model_id.clone();
+    let sealer = state.store.sealer()?;
     let detail = write(&state, move |c| {
         let project = project_for(c, &caller, project_id.as_deref())?;
         new.tenant_id = project.tenant_id;
         new.project_id = project.project_id;
-        models::insert(c, &new, &sources)?;
+        models::insert(c, &sealer, &new, &sources)?;
         if let Some(p) = &policy {
             policies::insert(c, p)?;
             warn_of_policy(c, &model_id)?;
@@ -570,12 +571,13 @@ pub async fn update(
         description: u.description.map(Some),
         owner: u.owner.map(Some),
     };
+    let sealer = state.store.sealer()?;
     let d = write(&state, move |c| {
         visible_model(c, &caller, &id)?;
         let before = model_change(&detail_of(c, &id)?);
         models::update(c, &id, &changes)?;
         if let Some(s) = &sources {
-            models::replace_sources(c, &id, s)?;
+            models::replace_sources(c, &sealer, &id, s)?;
         }
         let d = detail_of(c, &id)?;
         let change = log::diff(&before, &model_change(&d));
