@@ -176,7 +176,6 @@ impl Server {
             }
         };
         let seal_key = dir.path().join("auditor.seal.key");
-        let mut opts = opts;
         if pg.is_some() {
             opts.extra.push("--seal-key-file".into());
             opts.extra.push(seal_key.to_string_lossy().into_owned());
