@@ -568,6 +568,7 @@ fn demo_shows_baselines_then_failures() {
             admin_key: None,
             // The demo makes no outbound call and allows nothing.
             outbound_allow: None,
+            env: Vec::new(),
             extra: vec![
                 "--demo".into(),
                 "--demo-dir".into(),

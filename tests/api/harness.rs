@@ -59,7 +59,12 @@ pub struct Server {
     pub evidence: PathBuf,
     pub db_url: String,
     pub db_file: Option<PathBuf>,
+    /// The seal key file (SQLite: the default beside the database; PostgreSQL: given, in the
+    /// first server's directory, so that siblings share it).
+    pub seal_key: PathBuf,
     pub log: PathBuf,
+    /// The compliance log's signing key file.
+    pub signing_key: PathBuf,
     child: Child,
     pg: Option<(String, String)>,
     /// The admin key printed at first start.
@@ -114,6 +119,8 @@ pub struct Options {
     /// explicit entry admits; `None` runs with the default policy (every internal address
     /// refused).
     pub outbound_allow: Option<String>,
+    /// Extra environment variables of the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -125,6 +132,7 @@ impl Default for Options {
             extra: Vec::new(),
             admin_key: None,
             outbound_allow: Some("127.0.0.1".into()),
+            env: Vec::new(),
         }
     }
 }
@@ -145,6 +153,16 @@ fn fresh_pg(base: &str) -> (String, String) {
 impl Server {
     pub fn start(backend: &Backend, opts: Options) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut opts = opts;
+        if !opts.extra.iter().any(|a| a == "--signing-key-file") {
+            opts.extra.push("--signing-key-file".into());
+            opts.extra.push(
+                dir.path()
+                    .join("auditor-signing.key")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
         let evidence = dir.path().join("evidence");
         std::fs::create_dir_all(&evidence).expect("evidence dir");
         let (db_url, db_file, pg) = match backend {
@@ -157,7 +175,12 @@ impl Server {
                 (url, None, Some((base.clone(), name)))
             }
         };
-        Self::spawn(dir, evidence, db_url, db_file, pg, &opts)
+        let seal_key = dir.path().join("auditor.seal.key");
+        if pg.is_some() {
+            opts.extra.push("--seal-key-file".into());
+            opts.extra.push(seal_key.to_string_lossy().into_owned());
+        }
+        Self::spawn(dir, evidence, db_url, db_file, seal_key, pg, &opts)
     }
 
     /// A second server on the same database and evidence (another instance).
@@ -165,14 +188,24 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut opts = opts;
         opts.admin_key = self.admin_key.clone();
+        // Instances of one deployment share the signing key.
+        opts.extra.push("--signing-key-file".into());
+        opts.extra
+            .push(self.signing_key.to_string_lossy().into_owned());
         opts.extra.push("--evidence-roots".into());
         opts.extra
             .push(self.evidence.to_string_lossy().into_owned());
+        if !opts.extra.iter().any(|a| a == "--seal-key-file") {
+            opts.extra.push("--seal-key-file".into());
+            opts.extra
+                .push(self.seal_key.to_string_lossy().into_owned());
+        }
         Self::spawn(
             dir,
             self.evidence.clone(),
             self.db_url.clone(),
             self.db_file.clone(),
+            self.seal_key.clone(),
             None,
             &opts,
         )
@@ -183,6 +216,7 @@ impl Server {
         evidence: PathBuf,
         db_url: String,
         db_file: Option<PathBuf>,
+        seal_key: PathBuf,
         pg: Option<(String, String)>,
         opts: &Options,
     ) -> Server {
@@ -204,6 +238,10 @@ impl Server {
             .env_remove("AUDITOR_CONFIG")
             .env_remove("AUDITOR_EVIDENCE_ROOTS")
             .env_remove("AUDITOR_OUTBOUND_ALLOW")
+            .env_remove("AUDITOR_SEAL_KEY")
+            .env_remove("AUDITOR_SEAL_OLD_KEYS")
+            .env_remove("AUDITOR_SEAL_KEY_FILE")
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .current_dir(dir.path())
             .stdout(Stdio::piped())
@@ -250,12 +288,20 @@ impl Server {
                 format!("Bearer {k}").parse().expect("header"),
             );
         }
+        let signing_key = opts
+            .extra
+            .iter()
+            .position(|a| a == "--signing-key-file")
+            .and_then(|i| opts.extra.get(i + 1))
+            .map_or_else(|| dir.path().join("auditor-signing.key"), PathBuf::from);
         Server {
+            signing_key,
             base,
             _dir: dir,
             evidence,
             db_url,
             db_file,
+            seal_key,
             log,
             child,
             pg,
@@ -344,6 +390,11 @@ impl Server {
     }
 
     /// Stops the server (as a crash would: no clean shutdown).
+    /// The server process's id (for `kill -9` while requests are in flight).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

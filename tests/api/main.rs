@@ -25,4 +25,5 @@ mod registry;
 mod report;
 mod retention;
 mod rules;
+mod tamper;
 mod validation;

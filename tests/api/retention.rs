@@ -36,8 +36,11 @@ fn total(s: &Server, path: &str) -> i64 {
 /// `auditor purge` on the server's database, its JSON report per tenant.
 pub fn purge(s: &Server, dry_run: bool) -> Vec<Value> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditor"));
+    // Signed with the server's key, as the server's own entries are.
     cmd.args(["purge", "--json", "--database-url", &s.db_url])
-        .env_remove("DATABASE_URL");
+        .env_remove("DATABASE_URL")
+        .env_remove("AUDITOR_SIGNING_KEY")
+        .env("AUDITOR_SIGNING_KEY_FILE", &s.signing_key);
     if dry_run {
         cmd.arg("--dry-run");
     }
@@ -48,6 +51,16 @@ pub fn purge(s: &Server, dry_run: bool) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("a JSON array of reports")
+}
+
+/// The content (what changed) of the entries with `action`, oldest first.
+fn contents(s: &Server, action: &str) -> Vec<Value> {
+    s.get(&format!("/compliance-log?action={action}")).ok(200)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str(e["content"].as_str().expect("content")).unwrap())
+        .collect()
 }
 
 /// The report of the system tenant.
@@ -123,10 +136,10 @@ fn archive_keeps_records_readable(b: Backend) {
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{report}");
     }
-    assert_eq!(
-        total(&s, "/compliance-log?object_id=arch-1&action=model.archive"),
-        1
-    );
+    let archived = &contents(&s, "model.archive")[0];
+    assert_eq!(archived["before"]["archived_at"], Value::Null);
+    assert_eq!(archived["after"]["archived_at"], a["archived_at"]);
+    assert_eq!(archived["after"]["purge_after"], a["purge_after"]);
 
     // The dashboards: history keeps the archived model's audits; active models leave it out.
     let o = s.get("/dashboard/overview").ok(200);
@@ -160,10 +173,9 @@ fn archive_keeps_records_readable(b: Backend) {
     s.post("/models/nope/restore", &json!({})).detail(404);
     let run = s.post("/models/arch-1/audits", &json!({})).ok(202);
     s.wait_audit(run["audit_id"].as_str().unwrap());
-    assert_eq!(
-        total(&s, "/compliance-log?object_id=arch-1&action=model.restore"),
-        1
-    );
+    let restored = &contents(&s, "model.restore")[0];
+    assert_eq!(restored["before"]["archived_at"], a["archived_at"]);
+    assert_eq!(restored["after"]["archived_at"], Value::Null);
     assert_eq!(s.get("/compliance-log/verify").ok(200)["valid"], true);
 }
 on_both!(archive_keeps_records_readable);
@@ -254,7 +266,17 @@ fn retention_is_set_per_tenant(b: Backend) {
         s.put("/v1/tenants/default/retention?force=true", &bad)
             .detail(422);
     }
-    assert_eq!(total(&s, "/compliance-log?action=retention.update"), 2);
+    let changes = contents(&s, "retention.update");
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        changes[0],
+        json!({"before": {"log_days": 183}, "after": {"log_days": 365}})
+    );
+    assert_eq!(
+        changes[1],
+        json!({"before": {"log_days": 365, "records_days": 3650, "force": null},
+               "after": {"log_days": 7, "records_days": 0, "force": true}})
+    );
 
     // A tenant's admins set their own; another tenant's is not found; viewers only read.
     let t = s.post("/v1/tenants", &json!({"name": "acme"})).ok(201);
@@ -348,6 +370,17 @@ fn purge_past_the_retention(b: Backend) {
     assert_eq!(log["total"], 1);
     assert_eq!(log["entries"][0]["object_id"], "default");
     assert_eq!(log["entries"][0]["actor"], "system");
+    let counts = &contents(&s, "retention.purge")[0]["after"];
+    for k in [
+        "models",
+        "model_ids",
+        "audits",
+        "findings",
+        "log_entries",
+        "log_before",
+    ] {
+        assert_eq!(counts[k], done[k], "{k} in {counts}");
+    }
     let v = s.get("/compliance-log/verify").ok(200);
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(of_default(&purge(&s, false))["models"], 0);
@@ -356,6 +389,39 @@ fn purge_past_the_retention(b: Backend) {
     sample_model(&s, "old");
 }
 on_both!(purge_past_the_retention);
+
+fn log_payloads_are_purged_and_the_chain_verifies(b: Backend) {
+    let s = Server::start(&b, Options::default());
+    sample_model(&s, "m");
+    let before = total(&s, "/compliance-log");
+    // The default keeps today's entries.
+    assert_eq!(of_default(&purge(&s, false))["log_entries"], 0);
+    s.put(
+        "/v1/tenants/default/retention?force=true",
+        &json!({"log_days": 0}),
+    )
+    .ok(200);
+    let r = of_default(&purge(&s, false));
+    // Every entry so far: the key, the model, the retention change.
+    assert_eq!(r["log_entries"], before + 1, "{r}");
+    assert_eq!(r["models"], 0, "an active model is never purged");
+    let entries = s.get("/compliance-log?limit=500").ok(200)["entries"].clone();
+    let entries = entries.as_array().unwrap();
+    let (purge, older) = entries.split_last().unwrap();
+    assert_eq!(purge["action"], "retention.purge");
+    assert!(
+        purge["content"].is_string(),
+        "the purge entry keeps its own content"
+    );
+    for e in older {
+        assert_eq!(e["content"], Value::Null, "{e}");
+        assert!(e["purged_at"].is_string(), "{e}");
+    }
+    let v = s.get("/compliance-log/verify").ok(200);
+    assert_eq!(v["valid"], true, "{v}");
+    s.get("/models/m").ok(200);
+}
+on_both!(log_payloads_are_purged_and_the_chain_verifies);
 
 /// The scheduler purges on its own (here every second).
 fn the_scheduler_purges(b: Backend) {

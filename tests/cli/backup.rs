@@ -53,6 +53,7 @@ fn a_backup_is_checked_and_names_its_findings() {
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     for line in [
+        "signatures: checked with the server's signing key",
         "integrity: ok",
         "current",
         "compliance log: chain default: 1 entries, valid",

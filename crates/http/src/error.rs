@@ -92,6 +92,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Conflict(m) => ApiError::conflict(m),
             StoreError::Invalid(m) => ApiError::invalid(m),
+            // The change is refused rather than forking the chain; the store raised an alert.
+            StoreError::LogTampered { reason, .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+            }
             StoreError::Pool(m) => {
                 tracing::error!(error = %m, "database unavailable");
                 ApiError::new(

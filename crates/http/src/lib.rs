@@ -47,6 +47,9 @@ pub struct HttpConfig {
     pub login_lock: Duration,
     /// Login attempts per client address per minute.
     pub login_per_minute: u32,
+    /// The append-only file each signed checkpoint is copied to, outside the database: verify
+    /// checks the chains against it too.
+    pub checkpoint_copy: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -61,6 +64,7 @@ impl Default for HttpConfig {
             login_max_failures: 5,
             login_lock: Duration::from_secs(900),
             login_per_minute: 20,
+            checkpoint_copy: None,
         }
     }
 }

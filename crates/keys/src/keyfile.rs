@@ -132,8 +132,68 @@ pub fn from_env_or_file(var: &str, path: &Path) -> Result<KeyFile, KeyError> {
     }
 }
 
+/// Writes `key` to `path`, owner-only, replacing any file there. Written to a temporary file
+/// that is synced and renamed into place, then the directory is synced: after a crash the
+/// file at `path` is either the old one, absent, or the whole new key, never half of it.
+pub fn write(path: &Path, key: &[u8; 32]) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    // A leftover from an interrupted write holds no key anything relies on.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp).map_err(io)?;
+    f.write_all(format!("{}\n", crate::hex(key)).as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io)?;
+    drop(f);
+    rename(&tmp, path)
+}
+
+/// Renames `from` to `to` (replacing it atomically) and syncs the directory, so the rename
+/// survives a crash.
+pub fn rename(from: &Path, to: &Path) -> Result<(), KeyError> {
+    fs::rename(from, to).map_err(|source| KeyError::Io {
+        path: to.to_owned(),
+        source,
+    })?;
+    sync_dir(to)
+}
+
+fn sync_dir(path: &Path) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| KeyError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -165,6 +225,22 @@ mod tests {
         assert!(matches!(load(&path), Err(KeyError::TooOpen(_, 0o644))));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(load(&path).unwrap().key, [7u8; 32]);
+    }
+
+    #[test]
+    fn written_keys_replace_the_old_one_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seal.key");
+        let first = load_or_create(&path).unwrap();
+        write(&path, &[3u8; 32]).unwrap();
+        let again = load(&path).unwrap();
+        assert_eq!(again.key, [3u8; 32]);
+        assert_ne!(again.key, first.key);
+        assert!(!dir.path().join("seal.key.tmp").exists());
+        let moved = dir.path().join("moved.key");
+        rename(&path, &moved).unwrap();
+        assert!(!path.exists());
+        assert_eq!(load(&moved).unwrap().key, [3u8; 32]);
     }
 
     #[test]

@@ -5,13 +5,17 @@
 //! - [`keyfile`]: 32-byte keys as hex text in a file created with owner-only permissions at
 //!   first start, or supplied; a supplied file readable by others is refused.
 //! - [`sign`]: Ed25519 signing and verification (checkpoints of the compliance log).
+//! - [`seal`]: XChaCha20-Poly1305 sealing of the secrets the database keeps (credentials of
+//!   sources, probe targets and webhooks), with a key ring for rotations.
 //! - [`fingerprint`]: a keyed, truncated HMAC of a secret, so the log can say a secret changed
 //!   without holding anything that helps guess it.
 
 pub mod keyfile;
+pub mod seal;
 pub mod sign;
 
 pub use keyfile::{KeyError, KeyFile};
+pub use seal::{SealError, Sealer};
 pub use sign::{Signer, Verifier};
 
 use hmac::{Hmac, Mac};
@@ -31,13 +35,24 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses lower- or upper-case hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let t = text.trim();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     (0..t.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// A 32-byte key for one purpose derived from `key` (HMAC-SHA256 of the label), so that one
+/// secret file can serve several purposes without one use revealing another's key.
+pub fn derive(key: &[u8; 32], label: &str) -> [u8; 32] {
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return [0u8; 32],
+    };
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 /// `fp:` and the first 16 hex digits of HMAC-SHA256(key, secret): equal secrets give equal
@@ -55,6 +70,7 @@ pub fn fingerprint(key: &[u8; 32], secret: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

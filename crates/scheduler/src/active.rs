@@ -7,7 +7,7 @@ use audit_outbound::OutboundPolicy;
 use audit_rules::Plan;
 use audit_rules::probe::{ApiStyle, Budget, Endpoint, ProbeReport, run_plan};
 use audit_store::AuditRun;
-use audit_store::repo::{audits, targets::ActiveTarget};
+use audit_store::repo::{audits, targets::Target};
 use std::time::Duration;
 
 fn weight(s: Severity) -> f64 {
@@ -39,12 +39,12 @@ fn canary() -> String {
     format!("CNRY-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// Runs the plan against the target and turns the report into the run's results. The target's
-/// URL is checked against `outbound` again before the first call, and every call connects only
-/// to the checked addresses.
+/// Runs the plan against the target (opened: full URL and secret) and turns the report into the
+/// run's results. The target's URL is checked against `outbound` again before the first call,
+/// and every call connects only to the checked addresses.
 pub fn evaluate(
     run: &AuditRun,
-    target: &ActiveTarget,
+    target: &Target,
     plan: &Plan,
     outbound: &OutboundPolicy,
 ) -> Result<audits::FinishRun, String> {

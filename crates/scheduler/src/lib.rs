@@ -572,6 +572,11 @@ impl Runner {
                 })
                 .map_err(|e| e.to_string())?;
             let target = target.ok_or_else(|| "the model has no active target".to_string())?;
+            let target = self
+                .store
+                .sealer()
+                .and_then(|s| target.open(&s))
+                .map_err(|e| e.to_string())?;
             let tenant =
                 tenant.ok_or_else(|| format!("model '{}' no longer exists", run.model_id))?;
             // Read again at each run: a referenced file may have changed since it was saved.
@@ -631,12 +636,17 @@ impl Runner {
         let mut profile = Profile::new();
         let mut files: Vec<FileSummary> = Vec::new();
         let mut sample_ids = Vec::new();
+        let sealer = self.store.sealer().map_err(|e| e.to_string())?;
         for s in &sources {
+            // The stored config is masked; the full one (secrets included) is opened here only.
+            let config = s
+                .open_config(&sealer)
+                .map_err(|e| format!("{} source: {e}", s.source_type));
             let got: Result<Collected, String> = match s.source_type {
                 ConnectionType::Logs | ConnectionType::Batch | ConnectionType::Container => {
-                    tenant_sources.read_files(&s.config, window)
+                    config.and_then(|c| tenant_sources.read_files(&c, window))
                 }
-                ConnectionType::Api => self.sources.fetch_summary(&s.config),
+                ConnectionType::Api => config.and_then(|c| self.sources.fetch_summary(&c)),
                 ConnectionType::Sample => {
                     let pending = self
                         .store

@@ -9,7 +9,7 @@
 use audit_outbound::OutboundPolicy;
 use audit_store::Store;
 use audit_store::repo::events::{self, Event};
-use audit_store::repo::webhooks::{self, Webhook};
+use audit_store::repo::webhooks::{self, Destination, Webhook};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashSet;
@@ -149,19 +149,21 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// debug level only, so that webhooks cannot map what the server can reach.
 pub const DELIVERY_FAILED: &str = audit_outbound::GENERIC_FAILURE;
 
-/// One POST to the target, its URL checked against the outbound policy right before and the
-/// connection pinned to the checked addresses. `Ok(status)` for 2xx; otherwise
-/// [`DELIVERY_FAILED`] and whether another try may help (never for a refused destination).
+/// One POST to the target's opened destination `to`, its URL checked against the outbound
+/// policy right before and the connection pinned to the checked addresses. `Ok(status)` for
+/// 2xx; otherwise [`DELIVERY_FAILED`] and whether another try may help (never for a refused
+/// destination).
 pub fn send_once(
     outbound: &OutboundPolicy,
     timeout: Duration,
     h: &Webhook,
+    to: &Destination,
     e: &Event,
 ) -> Result<u16, bool> {
-    let pinned = match outbound.client(&h.url, timeout) {
+    let pinned = match outbound.client(&to.url, timeout) {
         Ok(p) => p,
         Err(why) => {
-            tracing::debug!(webhook_id = h.id, host = %audit_outbound::host_of(&h.url), reason = %why, "webhook destination refused");
+            tracing::debug!(webhook_id = h.id, host = %audit_outbound::host_of(&to.url), reason = %why, "webhook destination refused");
             return Err(false);
         }
     };
@@ -172,7 +174,7 @@ pub fn send_once(
         .header("content-type", "application/json")
         .header("x-auditor-event", &e.kind)
         .header("x-auditor-delivery", e.id.to_string())
-        .header("x-auditor-signature", sign(&h.secret, body.as_bytes()))
+        .header("x-auditor-signature", sign(&to.secret, body.as_bytes()))
         .body(body)
         .send();
     let why = match r {
@@ -187,10 +189,10 @@ pub fn send_once(
 }
 
 /// Sends one event with retries, recording every attempt.
-fn deliver(store: &Store, cfg: &NotifyConfig, h: &Webhook, e: &Event) {
+fn deliver(store: &Store, cfg: &NotifyConfig, h: &Webhook, to: &Destination, e: &Event) {
     let mut wait = cfg.backoff;
     for attempt in 1..=cfg.attempts.max(1) {
-        let got = send_once(&cfg.outbound, cfg.timeout, h, e);
+        let got = send_once(&cfg.outbound, cfg.timeout, h, to, e);
         let (ok, status, error, again) = match got {
             Ok(s) => (true, Some(i32::from(s)), None, false),
             Err(again) => (false, None, Some(DELIVERY_FAILED), again),
@@ -291,6 +293,15 @@ fn cycle(
         if todo.is_empty() {
             continue;
         }
+        // Opened once per batch, on this thread; a value that does not open (a missing key,
+        // an altered row) skips the batch with a warning, as a refused destination would.
+        let to = match store.sealer().and_then(|s| h.destination(&s)) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(webhook_id = h.id, error = %e, "webhook destination cannot be opened");
+                continue;
+            }
+        };
         if let Ok(mut b) = busy.lock() {
             b.insert(h.id);
         }
@@ -299,7 +310,7 @@ fn cycle(
             .name(format!("webhook-{}", h.id))
             .spawn(move || {
                 for e in &todo {
-                    deliver(&store, &cfg, &h, e);
+                    deliver(&store, &cfg, &h, &to, e);
                 }
                 if let Ok(mut b) = busy.lock() {
                     b.remove(&h.id);

@@ -41,6 +41,12 @@ pub enum Command {
     /// Create an admin API key of the system tenant and print it once (for whoever can open
     /// the database: first set-up scripts, a lost key).
     AdminKey(AdminKeyArgs),
+    /// Export the compliance log, or verify an export offline.
+    #[command(subcommand)]
+    Log(crate::ledger::LogCommand),
+    /// Replace the seal key: a new key file, every sealed secret re-sealed with it in one
+    /// transaction, then the old key file replaced (stop the servers first).
+    RotateKey(RotateKeyArgs),
     /// Run the HTTP API and the audit scheduler (`--demo` for a self-running demonstration).
     Serve(Box<crate::serve::ServeArgs>),
     /// Purge what is past each tenant's retention: archived models with their records, and
@@ -62,6 +68,19 @@ pub struct AdminKeyArgs {
     /// What the key is for.
     #[arg(long, default_value = "cli")]
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    /// TOML file of `auditor serve` (its `database_url` and `seal_key_file` are used).
+    #[arg(long, env = "AUDITOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The database (a SQLite file path or postgres:// URL; default `auditor.db`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The seal key file the servers use (default: as `auditor serve`).
+    #[arg(long, env = "AUDITOR_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -432,6 +451,55 @@ fn init_tracing(default: &str) {
         .try_init();
 }
 
+fn run_rotate_key(a: &RotateKeyArgs) -> anyhow::Result<ExitCode> {
+    let file = crate::serve::FileConfig::read(a.config.as_deref())?;
+    let database_url = a
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .unwrap_or_else(|| "auditor.db".into());
+    let key_file = a
+        .seal_key_file
+        .clone()
+        .or(file.seal_key_file)
+        .unwrap_or_else(|| crate::sealkey::default_key_file(&database_url));
+    let store =
+        audit_store::Store::open(&database_url, &Default::default()).with_context(|| {
+            format!(
+                "cannot open database '{}'",
+                audit_store::redact_url(&database_url)
+            )
+        })?;
+    let r = crate::sealkey::rotate(&store, &key_file)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "re-sealed {} rows ({} evidence sources, {} probe targets, {} webhooks) with key {} (was {})",
+        r.resealed.rows(),
+        r.resealed.sources,
+        r.resealed.targets,
+        r.resealed.webhooks,
+        r.new_key_id,
+        if r.old_key_id.is_empty() {
+            "-"
+        } else {
+            &r.old_key_id
+        }
+    )?;
+    match &r.key_file {
+        Some(p) => writeln!(
+            out,
+            "{} now holds the new key; the old key is no longer used",
+            p.display()
+        )?,
+        None => writeln!(
+            out,
+            "the database is sealed with AUDITOR_SEAL_KEY alone; AUDITOR_SEAL_OLD_KEYS may now be removed"
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
@@ -439,11 +507,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => run_audit(a),
         Command::GenEvidence(a) => run_gen(a),
         Command::Serve(a) => crate::serve::run(a).map(|()| ExitCode::SUCCESS),
-        Command::BenchDb(a) => crate::benchdb::run(a).map(|()| ExitCode::SUCCESS),
+        Command::BenchDb(a) => {
+            crate::ledger::configure_default(&a.database_url)?;
+            crate::benchdb::run(a).map(|()| ExitCode::SUCCESS)
+        }
         Command::Probe(a) => crate::probe::run(a),
+        Command::Log(c) => crate::ledger::run(c),
+        Command::RotateKey(a) => run_rotate_key(a),
         Command::Purge(a) => crate::maint::run_purge(a),
         Command::Backup(a) => crate::maint::run_backup(a),
         Command::AdminKey(a) => {
+            // The key's log entry is signed like the server's, or verify would call it forged.
+            crate::ledger::configure_default(&a.database_url)?;
             let store = audit_store::Store::open(&a.database_url, &Default::default())?;
             let key = audit_http::api::access::mint_admin_key(&store, &a.name)
                 .map_err(|e| anyhow::anyhow!("{}", e.detail))?;

@@ -187,9 +187,10 @@ pub fn load(
         let (new, srcs, policy) = prepare(sources, m.register)
             .map_err(|e| anyhow::anyhow!("demo model: {}", e.detail))?;
         let id = new.model_id.clone();
+        let sealer = store.sealer()?;
         store
             .write(|c| {
-                models::insert(c, &new, &srcs)?;
+                models::insert(c, &sealer, &new, &srcs)?;
                 if let Some(p) = &policy {
                     policies::insert(c, p)?;
                 }

@@ -4,9 +4,11 @@
 pub mod benchdb;
 pub mod cli;
 pub mod demo;
+pub mod ledger;
 pub mod maint;
 pub mod output;
 pub mod probe;
 mod progress;
+pub mod sealkey;
 pub mod serve;
 pub mod synth;

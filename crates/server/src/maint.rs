@@ -64,6 +64,9 @@ fn purge_line(r: &PurgeReport, dry_run: bool) -> String {
 }
 
 pub fn run_purge(a: &PurgeArgs) -> anyhow::Result<ExitCode> {
+    // The purge's log entry is signed like the server's entries, or verify would call it
+    // forged.
+    crate::ledger::configure_default(&a.database_url)?;
     let store = Store::open(&a.database_url, &StoreOptions::default())
         .with_context(|| format!("cannot open '{}'", redact_url(&a.database_url)))?;
     let reports = purge::purge_all(&store, audit_store::now(), CLI_ACTOR, a.dry_run)?;
@@ -141,8 +144,25 @@ fn print_check(out: &mut impl Write, c: &Check) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Loads the server's signing key when there is one (never creates it: a backup writes no
+/// log), so that the check verifies signatures and checkpoints too. Says which.
+fn signing_key(database: &str) -> anyhow::Result<String> {
+    let path = std::env::var_os("AUDITOR_SIGNING_KEY_FILE")
+        .map_or_else(|| crate::ledger::default_key_path(database), PathBuf::from);
+    if std::env::var_os("AUDITOR_SIGNING_KEY").is_none() && !path.is_file() {
+        return Ok(format!(
+            "signatures: not checked (no signing key at {}; AUDITOR_SIGNING_KEY_FILE names it)",
+            path.display()
+        ));
+    }
+    crate::ledger::configure_default(database)?;
+    Ok("signatures: checked with the server's signing key".into())
+}
+
 pub fn run_backup(a: &BackupArgs) -> anyhow::Result<ExitCode> {
+    let keyed = signing_key(&a.database)?;
     let mut out = std::io::stdout().lock();
+    writeln!(out, "{keyed}")?;
     if let Some(file) = &a.verify {
         let c = backup::check_file(file)?;
         writeln!(out, "checked: {}", file.display())?;

@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// `postgres://user:pass@host/db`, or a SQLite file path (default `auditor.db`).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The seal key file (created owner-only at first start): the key that seals the secrets
+    /// the database keeps. Default: `<database dir>/<database name>.seal.key` for SQLite,
+    /// `auditor.seal.key` for PostgreSQL. `AUDITOR_SEAL_KEY` (64 hex digits) wins over it.
+    #[arg(long, env = "AUDITOR_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:8000; port 0 picks a free port).
     #[arg(long, env = "AUDITOR_BIND")]
     pub bind: Option<String>,
@@ -87,6 +92,21 @@ pub struct ServeArgs {
     /// Seconds live events and webhook delivery records are kept (default 30 days).
     #[arg(long, env = "AUDITOR_EVENT_RETENTION_SECS")]
     pub event_retention_secs: Option<u64>,
+    /// The Ed25519 key that signs the compliance log's checkpoints (default: beside a SQLite
+    /// database, else `./auditor-signing.key`); created owner-only at first start.
+    /// `AUDITOR_SIGNING_KEY` (64 hex digits) supplies it instead.
+    #[arg(long, env = "AUDITOR_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+    /// A signed checkpoint after this many entries of a chain (default 100).
+    #[arg(long, env = "AUDITOR_CHECKPOINT_EVERY")]
+    pub checkpoint_every: Option<i64>,
+    /// And at least this often, in seconds, while a chain moves (default 600).
+    #[arg(long, env = "AUDITOR_CHECKPOINT_SECS")]
+    pub checkpoint_secs: Option<u64>,
+    /// Append-only file outside the database each checkpoint is copied to; verify checks the
+    /// log against it, which catches a rewrite of the whole database.
+    #[arg(long, env = "AUDITOR_CHECKPOINT_COPY")]
+    pub checkpoint_copy: Option<PathBuf>,
     /// Seconds between retention purges on a scheduling instance (default 3600; 0: never,
     /// e.g. when `auditor purge` runs from cron instead).
     #[arg(long, env = "AUDITOR_PURGE_INTERVAL_SECS")]
@@ -108,6 +128,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub database_url: Option<String>,
+    pub seal_key_file: Option<PathBuf>,
     pub bind: Option<String>,
     pub evidence_roots: Option<Vec<PathBuf>>,
     pub cors_origins: Option<Vec<String>>,
@@ -127,6 +148,10 @@ pub struct FileConfig {
     pub anonymous_reads: Option<bool>,
     pub token_ttl_secs: Option<u64>,
     pub event_retention_secs: Option<u64>,
+    pub signing_key_file: Option<PathBuf>,
+    pub checkpoint_every: Option<i64>,
+    pub checkpoint_secs: Option<u64>,
+    pub checkpoint_copy: Option<PathBuf>,
     pub purge_interval_secs: Option<u64>,
 }
 
@@ -134,6 +159,7 @@ pub struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: String,
+    pub seal_key_file: PathBuf,
     pub bind: String,
     pub evidence_roots: Vec<PathBuf>,
     pub cors_origins: Vec<String>,
@@ -153,6 +179,10 @@ pub struct Settings {
     pub anonymous_reads: bool,
     pub token_ttl_secs: u64,
     pub event_retention_secs: u64,
+    pub signing_key_file: Option<PathBuf>,
+    pub checkpoint_every: i64,
+    pub checkpoint_secs: u64,
+    pub checkpoint_copy: Option<PathBuf>,
     pub purge_interval_secs: u64,
 }
 
@@ -160,24 +190,37 @@ fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
-impl Settings {
-    pub fn resolve(a: &ServeArgs) -> anyhow::Result<Settings> {
-        let file: FileConfig = match &a.config {
+impl FileConfig {
+    /// The TOML file at `path`, or nothing when there is none.
+    pub fn read(path: Option<&std::path::Path>) -> anyhow::Result<FileConfig> {
+        match path {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read config '{}'", p.display()))?;
                 toml::from_str(&text)
-                    .with_context(|| format!("config '{}' is not valid", p.display()))?
+                    .with_context(|| format!("config '{}' is not valid", p.display()))
             }
-            None => FileConfig::default(),
-        };
+            None => Ok(FileConfig::default()),
+        }
+    }
+}
+
+impl Settings {
+    pub fn resolve(a: &ServeArgs) -> anyhow::Result<Settings> {
+        let file = FileConfig::read(a.config.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let database_url = a
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| "auditor.db".into());
         let s = Settings {
-            database_url: a
-                .database_url
+            seal_key_file: a
+                .seal_key_file
                 .clone()
-                .or(file.database_url)
-                .unwrap_or_else(|| "auditor.db".into()),
+                .or(file.seal_key_file)
+                .unwrap_or_else(|| crate::sealkey::default_key_file(&database_url)),
+            database_url,
             bind: a
                 .bind
                 .clone()
@@ -225,11 +268,21 @@ impl Settings {
                 .event_retention_secs
                 .or(file.event_retention_secs)
                 .unwrap_or(30 * 86_400),
+            signing_key_file: a.signing_key_file.clone().or(file.signing_key_file),
+            checkpoint_every: a
+                .checkpoint_every
+                .or(file.checkpoint_every)
+                .unwrap_or(crate::ledger::DEFAULT_EVERY),
+            checkpoint_secs: a.checkpoint_secs.or(file.checkpoint_secs).unwrap_or(600),
+            checkpoint_copy: a.checkpoint_copy.clone().or(file.checkpoint_copy),
             purge_interval_secs: a
                 .purge_interval_secs
                 .or(file.purge_interval_secs)
                 .unwrap_or(3600),
         };
+        if !(1..=1_000_000).contains(&s.checkpoint_every) || s.checkpoint_secs == 0 {
+            bail!("checkpoint_every must be 1–1000000 and checkpoint_secs at least 1");
+        }
         if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
             bail!("time_scale must be a number ≥ 1 (1 is real time)");
         }
@@ -265,6 +318,9 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("cannot create '{}'", evidence.display()))?;
     if a.database_url.is_none() {
         s.database_url = dir.join("demo.db").to_string_lossy().into_owned();
+        if a.seal_key_file.is_none() {
+            s.seal_key_file = crate::sealkey::default_key_file(&s.database_url);
+        }
     }
     s.evidence_roots = vec![evidence.clone()];
     if a.time_scale.is_none() {
@@ -274,6 +330,9 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
         s.tick_seconds = 1;
     }
     s.anonymous_reads = !a.no_anonymous_reads;
+    if s.checkpoint_copy.is_none() {
+        s.checkpoint_copy = Some(dir.join("checkpoints.jsonl"));
+    }
     Ok(evidence)
 }
 
@@ -293,6 +352,17 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("cannot open database '{}'", redact_url(&s.database_url)))?;
     tracing::info!(database = %redact_url(&s.database_url), backend = store.backend().name(), "database ready");
+    let key_file = s
+        .signing_key_file
+        .clone()
+        .unwrap_or_else(|| crate::ledger::default_key_path(&s.database_url));
+    let public_key = crate::ledger::configure(&key_file, s.checkpoint_every)?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "compliance log public key (Ed25519): {public_key}")?;
+        out.flush()?;
+    }
+    let store = crate::sealkey::attach(store, &s.seal_key_file)?;
 
     let mut sources = SourcePolicy::new(&s.evidence_roots).map_err(anyhow::Error::msg)?;
     sources.api_timeout = Duration::from_secs(s.api_timeout_secs);
@@ -349,6 +419,11 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     // First start: an admin credential, shown once on standard output (never logged).
     let first_key = audit_http::api::access::bootstrap(&store)
         .map_err(|e| anyhow::anyhow!("cannot create the first admin key: {}", e.detail))?;
+    let checkpointer = crate::ledger::Checkpointer::start(
+        store.clone(),
+        Duration::from_secs(s.checkpoint_secs),
+        s.checkpoint_copy.clone(),
+    )?;
     if s.anonymous_reads {
         tracing::warn!(
             "ANONYMOUS READS ARE ON: anyone who can reach this server can read every audit of the system tenant without credentials"
@@ -363,6 +438,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             max_sample_bytes: s.max_sample_bytes,
             anonymous_reads: s.anonymous_reads,
             token_ttl: Duration::from_secs(s.token_ttl_secs),
+            checkpoint_copy: s.checkpoint_copy.clone(),
             ..HttpConfig::default()
         },
     );
@@ -389,6 +465,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         f.stop();
     }
     scheduler.shutdown();
+    drop(checkpointer);
     result
 }
 

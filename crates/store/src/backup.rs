@@ -276,7 +276,7 @@ pub fn check_file(path: &Path) -> Result<Check, BackupError> {
     let mut any = AnyConnection::Sqlite(conn);
     let chains = log::chains(&mut any)?
         .iter()
-        .map(|t| log::verify(&mut any, t))
+        .map(|t| log::verify(&mut any, t, &[]))
         .collect::<Result<Vec<_>, _>>()?;
     let mut counts = Vec::new();
     for table in [

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod records;
 pub mod repo;
 pub mod schema;
+pub mod secrets;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -62,6 +63,13 @@ pub enum StoreError {
     Open(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The compliance log holds rows the server did not write (see `repo::log::append`).
+    #[error("{reason}")]
+    LogTampered { tenant_id: String, reason: String },
+    /// A secret could not be sealed or opened (no key loaded, a key missing from the ring, a
+    /// value altered or moved). Names key ids at most, never a secret.
+    #[error("sealed secret: {0}")]
+    Sealed(String),
 }
 
 impl StoreError {
@@ -168,6 +176,8 @@ pub struct Store {
     backend: Backend,
     /// Bumped after every committed write through this store: readers cache by it.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Seals and opens the secrets of sources, targets and webhooks ([`secrets`]).
+    sealer: Option<std::sync::Arc<audit_keys::Sealer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -175,6 +185,7 @@ impl std::fmt::Debug for Store {
         // The URL may hold a password: never print it.
         f.debug_struct("Store")
             .field("backend", &self.backend)
+            .field("sealer", &self.sealer)
             .finish()
     }
 }
@@ -242,7 +253,23 @@ impl Store {
             pool,
             backend,
             generation: Default::default(),
+            sealer: None,
         })
+    }
+
+    /// The same store, sealing and opening secrets with `sealer` (see [`secrets::adopt`] for
+    /// which ring to give it).
+    pub fn with_sealer(mut self, sealer: audit_keys::Sealer) -> Store {
+        self.sealer = Some(std::sync::Arc::new(sealer));
+        self
+    }
+
+    /// The seal key ring; an error when none was given (a tool that opened the database
+    /// without the seal key cannot touch secrets).
+    pub fn sealer(&self) -> Result<std::sync::Arc<audit_keys::Sealer>, StoreError> {
+        self.sealer
+            .clone()
+            .ok_or_else(|| StoreError::Sealed("no seal key is loaded".into()))
     }
 
     pub fn backend(&self) -> Backend {
@@ -268,6 +295,13 @@ impl Store {
         let result = self.write_inner(f);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if let Err(StoreError::LogTampered { tenant_id, reason }) = &result {
+            // The change rolled back; the alert is its own transaction so that it survives.
+            tracing::error!(tenant_id = %tenant_id, reason = %reason, "compliance log tampered: write refused");
+            if let Err(e) = self.write_inner(|c| repo::log::alert_tampered(c, tenant_id, reason)) {
+                tracing::error!(error = %e, "the tampering alert could not be recorded");
+            }
+        }
         result
     }
 

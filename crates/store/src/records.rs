@@ -86,8 +86,10 @@ pub struct ModelChanges {
     pub owner: Option<Option<String>>,
 }
 
-/// Where a model's evidence comes from (`EvidenceSource`). `config` is JSON; secrets in it are
-/// never returned by the API (see `redacted_config`).
+/// Where a model's evidence comes from (`EvidenceSource`). `config` is JSON as it may be shown:
+/// its secrets are masked (see `redacted_config`); the full config, when masking hid anything,
+/// is sealed in `sealed_config` and opened only where the source is read
+/// ([`EvidenceSource::open_config`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceSource {
@@ -99,6 +101,9 @@ pub struct EvidenceSource {
     pub config: serde_json::Value,
     pub read_only: bool,
     pub created_at: DateTime<Utc>,
+    /// The full config, sealed; never serialised.
+    #[serde(skip)]
+    pub sealed_config: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -108,43 +113,32 @@ pub struct NewEvidenceSource {
     pub read_only: bool,
 }
 
-/// Keys whose values are secrets wherever they appear in a source config.
-const SECRET_KEYS: &[&str] = &[
-    "api_key",
-    "apikey",
-    "token",
-    "secret",
-    "password",
-    "authorization",
-    "auth_header_value",
-    "bearer",
-    "headers",
-];
-
-/// A copy of a config with every secret value replaced by `"***"`.
+/// A copy of a config with every secret value replaced by `"***"` and its URLs masked
+/// ([`crate::secrets::masked_config`]).
 pub fn redacted_config(config: &serde_json::Value) -> serde_json::Value {
-    match config {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| {
-                let lower = k.to_ascii_lowercase();
-                if SECRET_KEYS.iter().any(|s| lower.contains(s)) && !v.is_null() {
-                    (k.clone(), serde_json::Value::String("***".into()))
-                } else {
-                    (k.clone(), redacted_config(v))
-                }
-            })
-            .collect(),
-        serde_json::Value::Array(items) => items.iter().map(redacted_config).collect(),
-        other => other.clone(),
-    }
+    crate::secrets::masked_config(config)
 }
 
 impl EvidenceSource {
     pub fn redacted(&self) -> EvidenceSource {
         EvidenceSource {
             config: redacted_config(&self.config),
+            sealed_config: None,
             ..self.clone()
+        }
+    }
+
+    /// The full config, secrets included: for the reader of the source only.
+    pub fn open_config(
+        &self,
+        sealer: &audit_keys::Sealer,
+    ) -> Result<serde_json::Value, StoreError> {
+        match &self.sealed_config {
+            Some(s) => json(
+                &sealer.open(&crate::secrets::context::source_config(&self.model_id), s)?,
+                "sealed evidence source config",
+            ),
+            None => Ok(self.config.clone()),
         }
     }
 }

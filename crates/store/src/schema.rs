@@ -28,6 +28,7 @@ diesel::table! {
         config -> Text,
         read_only -> Bool,
         created_at -> Timestamp,
+        config_sealed -> Nullable<Text>,
     }
 }
 
@@ -160,6 +161,7 @@ diesel::table! {
         token_budget -> BigInt,
         updated_at -> Timestamp,
         api_style -> Text,
+        url_sealed -> Nullable<Text>,
     }
 }
 
@@ -231,6 +233,23 @@ diesel::table! {
         digest -> Text,
         prev_hash -> Text,
         hash -> Text,
+        content -> Nullable<Text>,
+        purged_at -> Nullable<Text>,
+        signature -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (id) {
+        id -> BigInt,
+        tenant_id -> Text,
+        sequence -> BigInt,
+        entries -> BigInt,
+        head_hash -> Text,
+        at -> Text,
+        every_entries -> BigInt,
+        public_key -> Text,
+        signature -> Text,
     }
 }
 
@@ -280,6 +299,15 @@ diesel::table! {
         enabled -> Bool,
         last_event_id -> BigInt,
         created_at -> Timestamp,
+        url_sealed -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    seal_keys (name) {
+        name -> Text,
+        key_id -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -308,6 +336,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    seal_keys,
     tenant_retention,
     webhooks,
     webhook_deliveries,
@@ -319,6 +348,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     compliance_log,
     log_heads,
+    log_checkpoints,
     model_versions,
     active_targets,
     dashboard_counts,

@@ -257,7 +257,8 @@ pub async fn create_user(
             "user.create",
             "user",
             &u.user_id,
-            serde_json::json!({"username": u.username, "role": u.role}),
+            // The salted hash, which the log turns into a fingerprint: "a password was set".
+            serde_json::json!({"after": {"username": u.username, "role": u.role, "password": hash}}),
         )?;
         Ok(u)
     })
@@ -305,7 +306,7 @@ pub async fn delete_user(
             "user.delete",
             "user",
             &id2,
-            serde_json::json!({"username": u.user.username}),
+            serde_json::json!({"before": {"username": u.user.username, "role": u.user.role}}),
         )
     })
     .await?;
@@ -435,7 +436,7 @@ pub async fn revoke_key(
             "key.revoke",
             "api_key",
             &id2,
-            serde_json::json!({"key_id": id2}),
+            serde_json::json!({"before": {"revoked": false}, "after": {"revoked": true}}),
         )
     })
     .await?;
@@ -687,6 +688,7 @@ pub async fn create_wizard_model(
     check_text("name", &b.name, 256)?;
     let version = b.version.unwrap_or_else(|| "v1.0".into());
     check_text("version", &version, 128)?;
+    let sealer = state.store.sealer()?;
     let m = write(&state, move |c| {
         let project = project_for(c, &caller, Some(&b.project_id))?;
         let model_id = format!("mdl_{}", &tenants::uuid_hex()[..12]);
@@ -697,6 +699,7 @@ pub async fn create_wizard_model(
         };
         let (m, _) = models::insert(
             c,
+            &sealer,
             &NewModel {
                 model_id: model_id.clone(),
                 name: b.name,

@@ -4,7 +4,7 @@
 //! once its tenant's records retention has passed since the archive (docs/retention.md).
 
 use actix_web::{HttpResponse, delete, post, web};
-use audit_store::repo::{models, retention};
+use audit_store::repo::{log, models, retention};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -26,6 +26,15 @@ pub struct Archived {
     /// tenant's records retention (a restore before then keeps everything).
     pub purge_after: DateTime<Utc>,
     pub detail: String,
+}
+
+/// The archive fields as the compliance log records their change.
+fn archive_state(
+    at: Option<DateTime<Utc>>,
+    by: Option<&str>,
+    purge_after: Option<DateTime<Utc>>,
+) -> serde_json::Value {
+    serde_json::json!({"archived_at": at, "archived_by": by, "purge_after": purge_after})
 }
 
 /// Archive a model: its policy stops running and it leaves the lists, while the model, its
@@ -61,8 +70,10 @@ pub async fn archive(
             &caller,
             "model.archive",
             &id,
-            serde_json::json!({"model_id": id, "name": m.name, "archived_at": at,
-                "purge_after": purge_after}),
+            log::diff(
+                &archive_state(None, None, None),
+                &archive_state(Some(at), Some(&caller.actor), Some(purge_after)),
+            ),
         )?;
         Ok(Archived {
             deleted: false,
@@ -108,8 +119,10 @@ pub async fn restore(
             &caller,
             "model.restore",
             &id,
-            serde_json::json!({"model_id": id, "archived_at": before.archived_at,
-                "archived_by": before.archived_by}),
+            log::diff(
+                &archive_state(before.archived_at, before.archived_by.as_deref(), None),
+                &archive_state(None, None, None),
+            ),
         )?;
         detail_of(c, &id)
     })

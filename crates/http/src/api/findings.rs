@@ -174,8 +174,10 @@ pub async fn set_status(
                 action: &format!("finding.{}", b.status),
                 object_type: "finding",
                 object_id: &id.to_string(),
-                change: serde_json::json!({"from": cur.status, "to": b.status, "note": b.note,
-                    "audit_id": cur.audit_id}),
+                change: serde_json::json!({
+                    "before": {"status": cur.status, "note": cur.status_note},
+                    "after": {"status": b.status, "note": b.note},
+                }),
             },
         )?;
         audit_store::repo::events::emit(

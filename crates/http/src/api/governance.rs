@@ -80,8 +80,10 @@ pub async fn list(
     }))
 }
 
-/// The whole (filtered) log as JSON Lines, one entry per line, for archiving or offline
-/// verification.
+/// The log as JSON Lines, for archiving and offline verification (`auditor log verify`): a
+/// header line, then per chain its head, signed checkpoints and entries, each line with a
+/// `type`. Without filters the export verifies offline; with filters it holds the header and
+/// the matching entries only.
 #[utoipa::path(
     tag = "compliance",
     params(LogParams, RangeParams),
@@ -94,18 +96,43 @@ pub async fn export(
     params: web::Query<LogParams>,
     range: web::Query<RangeParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = filter_of(&caller, params.into_inner(), &range)?;
+    let p = params.into_inner();
+    let whole = p.actor.is_none()
+        && p.action.is_none()
+        && p.object_type.is_none()
+        && p.object_id.is_none()
+        && range.from.is_none()
+        && range.to.is_none();
+    let f = filter_of(&caller, p, &range)?;
     let body = read(&state, move |c| {
-        let mut out = String::new();
+        let mut out: Vec<u8> = Vec::new();
+        if whole {
+            log::export(c, f.tenant_id.as_deref(), &mut out)?;
+            return Ok(out);
+        }
+        let json = |l: &audit_ledger::export::Line| {
+            serde_json::to_vec(l).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let cfg = log::configured();
+        out.extend(json(&audit_ledger::export::Line::Export {
+            version: 1,
+            at: audit_store::now()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string(),
+            public_key: cfg
+                .as_ref()
+                .map(|c| c.signer.public_key_hex())
+                .unwrap_or_default(),
+            every_entries: cfg.as_ref().map_or(0, |c| c.every_entries),
+        })?);
+        out.push(b'\n');
         let mut skip = 0;
         loop {
             let page = log::list(c, &f, audit_store::Paging { skip, limit: 500 })?;
             let n = page.items.len() as i64;
             for e in page.items {
-                out.push_str(
-                    &serde_json::to_string(&e).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                );
-                out.push('\n');
+                out.extend(json(&audit_ledger::export::Line::Entry(e))?);
+                out.push(b'\n');
             }
             skip += n;
             if n < 500 {
@@ -132,36 +159,90 @@ pub struct Verification {
     pub entries_checked: i64,
     /// The first broken entry's `seq` (over all chains), when one is.
     pub first_broken_seq: Option<i64>,
+    /// Whether the chains were also checked against the checkpoint copy kept outside the
+    /// database (`checkpoint_copy`).
+    pub outside_copy: bool,
     pub chains: Vec<ChainReport>,
 }
 
-/// Re-computes the log's hash chains: the caller's tenant's (every tenant's for operators).
-/// Edited, removed or reordered entries make it `valid: false` and name the first broken one.
+/// Re-computes the log's hash chains: the caller's tenant's (every tenant's for operators),
+/// every row including rows past a chain's head, against its head, its signed checkpoints and
+/// the outside checkpoint copy when one is configured. Edited, removed, inserted, reordered or
+/// rewritten entries make it `valid: false` and name the first broken one.
 #[utoipa::path(tag = "compliance", responses((status = 200, body = Verification)))]
 #[get("/compliance-log/verify")]
 pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let scope = caller.scope();
+    let copy = state.config.checkpoint_copy.clone();
+    let outside_copy = copy.is_some();
     let chains = read(&state, move |c| {
-        let tenants = match scope {
-            Some(t) => vec![t],
-            None => log::chains(c)?,
+        let mut outside = match &copy {
+            Some(path) => read_copy(path)?,
+            None => Default::default(),
         };
-        tenants
-            .iter()
-            .map(|t| log::verify(c, t))
-            .collect::<Result<Vec<_>, _>>()
+        if let Some(t) = &scope {
+            outside.retain(|k, _| k == t);
+        }
+        log::verify_all(c, scope.as_deref(), &outside)
     })
     .await?;
     let v = Verification {
         valid: chains.iter().all(|c| c.valid),
         entries_checked: chains.iter().map(|c| c.entries).sum(),
         first_broken_seq: chains.iter().filter_map(|c| c.first_broken_seq).min(),
+        outside_copy,
         chains,
     };
     if !v.valid {
         tracing::error!(first_broken_seq = ?v.first_broken_seq, "compliance log verification failed");
     }
     Ok(HttpResponse::Ok().json(v))
+}
+
+/// The outside checkpoint copy; a missing file is an empty copy (nothing delivered yet).
+fn read_copy(
+    path: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, Vec<log::Checkpoint>>, StoreError> {
+    match std::fs::File::open(path) {
+        Ok(f) => audit_ledger::export::read_checkpoints(std::io::BufReader::new(f))
+            .map_err(|e| StoreError::Corrupt(format!("checkpoint copy {}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "checkpoint copy {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicKey {
+    /// `Ed25519`.
+    pub algorithm: &'static str,
+    /// The key that signs checkpoints, 64 hex digits: give it to `auditor log verify`.
+    pub public_key: String,
+    /// A checkpoint follows at most this many entries of a chain.
+    pub every_entries: i64,
+}
+
+/// The public key that checks the log's signed checkpoints (the private key lives in a file
+/// outside the database).
+#[utoipa::path(
+    tag = "compliance",
+    responses((status = 200, body = PublicKey), (status = 503, body = crate::ErrorBody))
+)]
+#[get("/compliance-log/public-key")]
+pub async fn public_key(_caller: Caller) -> Result<HttpResponse, ApiError> {
+    let cfg = log::configured().ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "checkpoint signing is not configured on this server",
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(PublicKey {
+        algorithm: "Ed25519",
+        public_key: cfg.signer.public_key_hex(),
+        every_entries: cfg.every_entries,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -317,6 +398,7 @@ pub async fn put_metrics(
     check_metrics(&m)?;
     let v = write(&state, move |c| {
         changeable_model(c, &caller, &id)?;
+        let before = versions::get(c, &id, &tag)?.map(|v| v.metrics);
         let v = versions::put_metrics(c, &id, &tag, &m)?;
         log::record_for_model(
             c,
@@ -325,7 +407,10 @@ pub async fn put_metrics(
             "version.metrics",
             "model_version",
             &format!("{id}@{tag}"),
-            serde_json::json!(m),
+            log::diff(
+                &serde_json::json!(before.unwrap_or_default()),
+                &serde_json::json!(m),
+            ),
         )?;
         Ok(v)
     })

@@ -86,6 +86,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(governance::list)
         .service(governance::export)
         .service(governance::verify)
+        .service(governance::public_key)
         .service(governance::create_version)
         .service(governance::list_versions)
         .service(governance::get_version)

@@ -415,9 +415,19 @@ pub(crate) fn log_model(
     Ok(())
 }
 
+/// A model's state as the log compares it before and after a change: its fields flat (so the
+/// log says "owner: X → Y"), its sources and policy whole. The log replaces secrets in them
+/// with fingerprints.
 fn model_change(d: &ModelDetail) -> serde_json::Value {
-    serde_json::json!({"model": d.view.model, "evidence_sources": d.evidence_sources,
-        "policy": d.policy})
+    let mut v = serde_json::to_value(&d.view.model).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "evidence_sources".into(),
+            serde_json::json!(d.evidence_sources),
+        );
+        o.insert("policy".into(), serde_json::json!(d.policy));
+    }
+    v
 }
 
 /// A registration that takes an archived model's id: says so, with the way back, when the
@@ -460,12 +470,13 @@ pub async fn register(
     let policy = state.runner.sources().for_tenant(&caller.tenant_id);
     let (mut new, sources, policy) = web::block(move || prepare(&policy, body)).await??;
     let model_id = new.model_id.clone();
+    let sealer = state.store.sealer()?;
     let detail = write(&state, move |c| {
         let project = project_for(c, &caller, project_id.as_deref())?;
         new.tenant_id = project.tenant_id;
         new.project_id = project.project_id;
         refuse_archived_id(c, &caller, &model_id)?;
-        models::insert(c, &new, &sources)?;
+        models::insert(c, &sealer, &new, &sources)?;
         if let Some(p) = &policy {
             policies::insert(c, p)?;
             warn_of_policy(c, &model_id)?;
@@ -584,14 +595,17 @@ pub async fn update(
         description: u.description.map(Some),
         owner: u.owner.map(Some),
     };
+    let sealer = state.store.sealer()?;
     let d = write(&state, move |c| {
         changeable_model(c, &caller, &id)?;
+        let before = model_change(&detail_of(c, &id)?);
         models::update(c, &id, &changes)?;
         if let Some(s) = &sources {
-            models::replace_sources(c, &id, s)?;
+            models::replace_sources(c, &sealer, &id, s)?;
         }
         let d = detail_of(c, &id)?;
-        log_model(c, &caller, "model.update", &id, model_change(&d))?;
+        let change = log::diff(&before, &model_change(&d));
+        log_model(c, &caller, "model.update", &id, change)?;
         Ok(d)
     })
     .await?;

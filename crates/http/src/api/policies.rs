@@ -35,20 +35,35 @@ fn changeable_policy(
     Ok(p)
 }
 
+/// Logs a policy change: `before` and `after` (either absent for a creation or a deletion),
+/// the changed fields only.
 fn log_policy(
     c: &mut audit_store::AnyConnection,
     caller: &Caller,
     action: &str,
-    p: &Policy,
+    before: Option<&Policy>,
+    after: &Policy,
+    deleted: bool,
 ) -> Result<(), audit_store::StoreError> {
+    let json = |p: Option<&Policy>| p.map_or(serde_json::Value::Null, |p| serde_json::json!(p));
+    let now = if deleted {
+        serde_json::Value::Null
+    } else {
+        json(Some(after))
+    };
+    let was = if deleted {
+        json(Some(after))
+    } else {
+        json(before)
+    };
     audit_store::repo::log::record_for_model(
         c,
-        &p.model_id,
+        &after.model_id,
         &caller.actor,
         action,
         "policy",
-        &p.id.to_string(),
-        serde_json::json!(p),
+        &after.id.to_string(),
+        audit_store::repo::log::diff(&was, &now),
     )?;
     Ok(())
 }
@@ -165,7 +180,7 @@ pub async fn create(
     let created = write(&state, move |c| {
         changeable_model(c, &caller, &p.model_id)?;
         let created = policies::insert(c, &p)?;
-        log_policy(c, &caller, "policy.create", &created)?;
+        log_policy(c, &caller, "policy.create", None, &created, false)?;
         super::models::warn_of_policy(c, &created.model_id)?;
         Ok(created)
     })
@@ -259,17 +274,17 @@ pub async fn update(
         enabled: u.enabled,
     };
     let p = write(&state, move |c| {
-        changeable_policy(c, &caller, id)?;
+        let cur = changeable_policy(c, &caller, id)?;
         // Enabling active audits without a new scope brings their security checks into scope,
         // as on creation; otherwise the scheduler would never probe.
-        if enables_active && let Some(cur) = policies::get(c, id)? {
+        if enables_active {
             changes.audit_scope = Some(AuditScope {
                 active_security: true,
                 ..cur.audit_scope
             });
         }
         let p = policies::update(c, id, &changes)?;
-        log_policy(c, &caller, "policy.update", &p)?;
+        log_policy(c, &caller, "policy.update", Some(&cur), &p, false)?;
         super::models::warn_of_policy(c, &p.model_id)?;
         Ok(p)
     })
@@ -296,7 +311,7 @@ pub async fn delete(
     let id = path.into_inner();
     write(&state, move |c| {
         let p = changeable_policy(c, &caller, id)?;
-        log_policy(c, &caller, "policy.delete", &p)?;
+        log_policy(c, &caller, "policy.delete", None, &p, true)?;
         policies::delete(c, id)
     })
     .await?;

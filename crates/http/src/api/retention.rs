@@ -91,6 +91,14 @@ fn check_minimums(log_days: i64, records_days: i64, force: bool) -> Result<(), A
     Ok(())
 }
 
+/// The periods set, as logged: `force` beside them when a default was overridden.
+fn forced(mut periods: serde_json::Value, force: bool) -> serde_json::Value {
+    if let (true, Some(m)) = (force, periods.as_object_mut()) {
+        m.insert("force".into(), serde_json::Value::Bool(true));
+    }
+    periods
+}
+
 /// The tenant's retention periods (the defaults when none were set).
 #[utoipa::path(
     tag = "access",
@@ -159,8 +167,7 @@ pub async fn put(
                 action: "retention.update",
                 object_type: "tenant",
                 object_id: &id,
-                change: serde_json::json!({"before": before.periods(), "after": after.periods(),
-                    "force": force}),
+                change: log::diff(&before.periods(), &forced(after.periods(), force)),
             },
         )?;
         Ok(after)

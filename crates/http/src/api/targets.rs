@@ -1,5 +1,6 @@
 //! A model's active-audit target: `PUT`/`GET`/`DELETE /models/{model_id}/active-target`.
-//! The secret is write-only: stored for use, never returned, never logged.
+//! The secret is write-only: stored sealed for use, never returned, never logged; the URL is
+//! returned with its user-info and query values masked.
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use audit_store::StoreError;
@@ -128,14 +129,19 @@ pub async fn put_target(
     let (who, mid) = (caller.clone(), id.clone());
     read(&state, move |c| visible_model(c, &who, &mid).map(|_| ())).await?;
     super::check_outbound(&state, &t.url).await?;
+    let sealer = state.store.sealer()?;
     let view = write(&state, move |c| {
         changeable_model(c, &caller, &id)?;
         // A stored secret is kept only for the same URL and header: otherwise an edit could
         // send it somewhere new without whoever set it knowing.
-        let kept = targets::get(c, &id)?
+        let old = targets::get(c, &id)?
+            .map(|old| old.open(&sealer))
+            .transpose()?;
+        let before = old.as_ref().map_or(serde_json::Value::Null, target_state);
+        let kept = old
             .filter(|old| old.url == t.url && old.auth_header == t.auth_header)
             .and_then(|old| old.secret);
-        let target = targets::ActiveTarget {
+        let target = targets::Target {
             model_id: id.clone(),
             url: t.url,
             model_name: t.model,
@@ -147,12 +153,9 @@ pub async fn put_target(
             timeout_secs: t.timeout_secs.unwrap_or(30),
             max_calls: t.max_calls.unwrap_or(200),
             token_budget: t.token_budget.unwrap_or(200_000),
-            updated_at: chrono::Utc::now().naive_utc(),
             api_style: t.api_style.unwrap_or_else(|| "openai_chat".into()),
         };
-        targets::put(c, &target, audit_store::now())?;
-        let view = target.view();
-        // The view has no secret; whether one is stored is part of the digest.
+        let view = targets::put(c, &sealer, &target, audit_store::now())?.view();
         audit_store::repo::log::record_for_model(
             c,
             &id,
@@ -160,7 +163,7 @@ pub async fn put_target(
             "target.set",
             "active_target",
             &id,
-            serde_json::json!(view),
+            audit_store::repo::log::diff(&before, &target_state(&target)),
         )?;
         Ok(view)
     })
@@ -216,7 +219,7 @@ pub async fn delete_target(
                 "target.delete",
                 "active_target",
                 &id,
-                serde_json::json!({"model_id": id}),
+                serde_json::json!({"before": {"model_id": id}}),
             )?;
             super::models::warn_of_policy(c, &id)?;
             Ok(())
@@ -231,4 +234,16 @@ pub async fn delete_target(
         deleted: true,
         detail: msg,
     }))
+}
+
+/// A target as the log compares it: its settings, full URL and secret — the log's scrubber
+/// turns the URL's user-info and query values and the secret into fingerprints, so a changed
+/// secret shows as a changed fingerprint and none is stored.
+fn target_state(t: &targets::Target) -> serde_json::Value {
+    serde_json::json!({
+        "url": t.url, "model": t.model_name, "auth_header": t.auth_header, "secret": t.secret,
+        "temperature": t.temperature, "max_tokens": t.max_tokens,
+        "requests_per_minute": t.requests_per_minute, "timeout_secs": t.timeout_secs,
+        "max_calls": t.max_calls, "token_budget": t.token_budget, "api_style": t.api_style,
+    })
 }

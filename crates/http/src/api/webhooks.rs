@@ -22,7 +22,8 @@ pub struct NewWebhookInput {
     pub url: String,
     /// `json` (default), `slack` (incoming-webhook `{"text"}`) or `teams` (MessageCard).
     pub style: Option<String>,
-    /// The HMAC key; generated (and shown once) when absent. Never returned afterwards.
+    /// The HMAC key; generated (and shown once) when absent. Stored sealed; a given secret is
+    /// never returned.
     pub secret: Option<String>,
     /// Only this model's events (a policy is per model).
     pub model_id: Option<String>,
@@ -47,8 +48,10 @@ impl std::fmt::Debug for NewWebhookInput {
 pub struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: WebhookView,
-    /// Shown once: verify `X-Auditor-Signature` (`sha256=` HMAC-SHA256 of the body) with it.
-    pub secret: String,
+    /// The generated secret, shown once (absent when the request gave one): verify
+    /// `X-Auditor-Signature` (`sha256=` HMAC-SHA256 of the body) with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 const RESULTS: [&str; 6] = [
@@ -117,14 +120,17 @@ pub async fn create(
             "min_severity must be LOW, MEDIUM, HIGH or CRITICAL",
         ));
     }
-    let secret = match b.secret {
+    let (secret, shown) = match b.secret {
         Some(s) if s.len() < 16 || s.len() > 256 => {
             return Err(ApiError::invalid("secret must be 16 to 256 characters"));
         }
-        Some(s) => s,
-        None => auth::random_hex(32)?,
+        Some(s) => (s, None),
+        None => {
+            let s = auth::random_hex(32)?;
+            (s.clone(), Some(s))
+        }
     };
-    let shown = secret.clone();
+    let sealer = state.store.sealer()?;
     let h = write(&state, move |c| {
         let tenant = match &b.model_id {
             Some(m) => visible_model(c, &caller, m)?.tenant_id,
@@ -133,6 +139,7 @@ pub async fn create(
         let start_after = events::latest_id(c)?;
         let h = webhooks::create(
             c,
+            &sealer,
             &webhooks::NewWebhook {
                 tenant_id: &tenant,
                 name: &b.name,
@@ -155,7 +162,8 @@ pub async fn create(
                 action: "webhook.create",
                 object_type: "webhook",
                 object_id: &h.id.to_string(),
-                change: serde_json::json!(view),
+                // The log keeps a fingerprint of the secret, never the secret.
+                change: serde_json::json!({"after": {"webhook": view, "secret": secret}}),
             },
         )?;
         Ok(view)
@@ -206,7 +214,7 @@ pub async fn remove(
                 action: "webhook.delete",
                 object_type: "webhook",
                 object_id: &id.to_string(),
-                change: serde_json::json!({"id": id, "name": h.name}),
+                change: serde_json::json!({"before": {"id": id, "name": h.name, "url": h.url}}),
             },
         )
     })
@@ -272,10 +280,12 @@ pub async fn test(
     let store = state.store.clone();
     let outbound = state.runner.sources().outbound.clone();
     let got = web::block(move || {
+        let destination = h.destination(&*store.sealer()?)?;
         let got = audit_scheduler::notify::send_once(
             &outbound,
             std::time::Duration::from_secs(5),
             &h,
+            &destination,
             &event,
         );
         // One sentence for every failure: the answer must not tell refused from unreachable

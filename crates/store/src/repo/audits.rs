@@ -378,6 +378,17 @@ fn insert_approval(
     note: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    // The approval it supersedes, so the log says "baseline X → Y".
+    let before: Option<(String, Option<String>)> = baseline_approvals::table
+        .filter(baseline_approvals::model_id.eq(&run.model_id))
+        .order(baseline_approvals::approved_at.desc())
+        .select((
+            baseline_approvals::audit_id,
+            baseline_approvals::approved_by,
+        ))
+        .first::<(String, String)>(conn)
+        .optional()?
+        .map(|(a, b)| (a, Some(b)));
     diesel::insert_into(baseline_approvals::table)
         .values((
             baseline_approvals::model_id.eq(&run.model_id),
@@ -395,8 +406,12 @@ fn insert_approval(
         "baseline.approve",
         "audit",
         &run.audit_id,
-        serde_json::json!({"model_id": run.model_id, "audit_id": run.audit_id,
-            "model_version": run.model_version, "note": note}),
+        serde_json::json!({
+            "before": before.map(|(audit_id, approved_by)| serde_json::json!(
+                {"baseline_audit_id": audit_id, "approved_by": approved_by})),
+            "after": {"baseline_audit_id": run.audit_id, "approved_by": by,
+                "model_version": run.model_version, "note": note},
+        }),
     )?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! `ai_models` and `evidence_sources`.
 
+use audit_keys::Sealer;
 use diesel::prelude::*;
 
 use crate::records::{json, naive, parse, utc};
 use crate::schema::{ai_models, evidence_sources};
+use crate::secrets::{self, Reseal, RowState, Tally, context};
 use crate::{
     AnyConnection, EvidenceSource, Model, ModelChanges, NewEvidenceSource, NewModel, Page, Paging,
     StoreError, is_unique_violation,
@@ -59,6 +61,7 @@ struct SourceRow {
     config: String,
     read_only: bool,
     created_at: chrono::NaiveDateTime,
+    config_sealed: Option<String>,
 }
 
 impl TryFrom<SourceRow> for EvidenceSource {
@@ -71,13 +74,30 @@ impl TryFrom<SourceRow> for EvidenceSource {
             model_id: r.model_id,
             read_only: r.read_only,
             created_at: utc(r.created_at),
+            sealed_config: r.config_sealed,
         })
     }
+}
+
+/// A config as stored: the masked JSON text, and the full one sealed when masking hid anything.
+fn stored_config(
+    sealer: &Sealer,
+    model_id: &str,
+    config: &serde_json::Value,
+) -> Result<(String, Option<String>), StoreError> {
+    let shown = secrets::masked_config(config);
+    let sealed = if shown == *config {
+        None
+    } else {
+        Some(sealer.seal(&context::source_config(model_id), &config.to_string())?)
+    };
+    Ok((shown.to_string(), sealed))
 }
 
 /// Inserts a model and its evidence sources. A taken `model_id` is a `Conflict`.
 pub fn insert(
     conn: &mut AnyConnection,
+    sealer: &Sealer,
     m: &NewModel,
     sources: &[NewEvidenceSource],
 ) -> Result<(Model, Vec<EvidenceSource>), StoreError> {
@@ -107,23 +127,27 @@ pub fn insert(
         other => other?,
     };
     for s in sources {
-        add_source(conn, &m.model_id, s)?;
+        add_source(conn, sealer, &m.model_id, s)?;
     }
     let model = get(conn, &m.model_id)?
         .ok_or_else(|| StoreError::NotFound(format!("model '{}' vanished", m.model_id)))?;
     Ok((model, sources_of(conn, &m.model_id)?))
 }
 
+/// Adds a source; its secrets are sealed, never stored plain.
 pub fn add_source(
     conn: &mut AnyConnection,
+    sealer: &Sealer,
     model_id: &str,
     s: &NewEvidenceSource,
 ) -> Result<(), StoreError> {
+    let (shown, sealed) = stored_config(sealer, model_id, &s.config)?;
     diesel::insert_into(evidence_sources::table)
         .values((
             evidence_sources::model_id.eq(model_id),
             evidence_sources::source_type.eq(s.source_type.as_str()),
-            evidence_sources::config.eq(s.config.to_string()),
+            evidence_sources::config.eq(shown),
+            evidence_sources::config_sealed.eq(sealed),
             evidence_sources::read_only.eq(s.read_only),
             evidence_sources::created_at.eq(naive(crate::now())),
         ))
@@ -134,15 +158,56 @@ pub fn add_source(
 /// Replaces every evidence source of a model.
 pub fn replace_sources(
     conn: &mut AnyConnection,
+    sealer: &Sealer,
     model_id: &str,
     sources: &[NewEvidenceSource],
 ) -> Result<(), StoreError> {
     diesel::delete(evidence_sources::table.filter(evidence_sources::model_id.eq(model_id)))
         .execute(conn)?;
     for s in sources {
-        add_source(conn, model_id, s)?;
+        add_source(conn, sealer, model_id, s)?;
     }
     Ok(())
+}
+
+/// Seals the configs still plain or (in [`Reseal::All`]) sealed with another key
+/// ([`secrets::reseal`]).
+pub(crate) fn reseal_sources(
+    conn: &mut AnyConnection,
+    sealer: &Sealer,
+    mode: Reseal,
+) -> Result<Tally, StoreError> {
+    let rows = evidence_sources::table
+        .order(evidence_sources::id.asc())
+        .select(SourceRow::as_select())
+        .load(conn)?;
+    let mut tally = Tally::default();
+    for r in rows {
+        let id = r.id;
+        let source = EvidenceSource::try_from(r)?;
+        let plain = source.sealed_config.is_none()
+            && secrets::masked_config(&source.config) != source.config;
+        let state = secrets::row_state(
+            sealer,
+            mode,
+            None,
+            &[source.sealed_config.as_deref()],
+            plain,
+        );
+        tally.count(state);
+        if state != RowState::Reseal {
+            continue;
+        }
+        let full = source.open_config(sealer)?;
+        let (shown, sealed) = stored_config(sealer, &source.model_id, &full)?;
+        diesel::update(evidence_sources::table.find(id))
+            .set((
+                evidence_sources::config.eq(shown),
+                evidence_sources::config_sealed.eq(sealed),
+            ))
+            .execute(conn)?;
+    }
+    Ok(tally)
 }
 
 pub fn get(conn: &mut AnyConnection, model_id: &str) -> Result<Option<Model>, StoreError> {

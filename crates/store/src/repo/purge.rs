@@ -16,8 +16,9 @@ use crate::schema::{
 };
 use crate::{AnyConnection, RunState, Store, StoreError};
 
-/// The action of the log entry a purge leaves in the tenant's chain.
-pub const PURGE_ACTION: &str = "retention.purge";
+/// The action of the log entry a purge leaves in the tenant's chain (its content's
+/// `log_before` is what verification accounts the purged payloads to).
+pub use super::log::PURGE_ACTION;
 
 /// What a purge removed from one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -4,11 +4,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use audit_keys::Sealer;
+
 use crate::records::{naive, utc};
 use crate::schema::{webhook_deliveries, webhooks};
+use crate::secrets::{self, Reseal, RowState, Tally, context};
 use crate::{AnyConnection, StoreError};
 
-/// A target with its secret: for the sender only, never serialised.
+/// A stored target: `url` masked (user-info and query values `***`), `url_sealed` the full URL
+/// when masking hid anything, `secret` sealed and bound to the full URL. Never serialised;
+/// [`Webhook::destination`] opens what the sender needs.
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
@@ -26,6 +31,22 @@ pub struct Webhook {
     pub enabled: bool,
     pub last_event_id: i64,
     pub created_at: chrono::NaiveDateTime,
+    pub url_sealed: Option<String>,
+}
+
+/// Where a webhook is POSTed and the key its bodies are signed with, opened for one delivery.
+#[derive(Clone)]
+pub struct Destination {
+    pub url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination")
+            .field("url", &secrets::mask_url(&self.url))
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Webhook {
@@ -72,6 +93,33 @@ impl Webhook {
             created_at: utc(self.created_at),
         }
     }
+
+    /// The full URL and the secret: for the sender, right before it sends.
+    pub fn destination(&self, sealer: &Sealer) -> Result<Destination, StoreError> {
+        let url = secrets::open_url(
+            sealer,
+            &context::webhook_url(&self.tenant_id),
+            &self.url,
+            self.url_sealed.as_deref(),
+        )?;
+        let secret = secrets::open_secret(
+            sealer,
+            &context::webhook_secret(&self.tenant_id, &url),
+            &self.secret,
+        )?;
+        Ok(Destination { url, secret })
+    }
+}
+
+/// `(url, url_sealed, secret)` columns of a destination.
+fn sealed_columns(
+    sealer: &Sealer,
+    tenant_id: &str,
+    d: &Destination,
+) -> Result<(String, Option<String>, String), StoreError> {
+    let url = secrets::store_url(sealer, &context::webhook_url(tenant_id), &d.url)?;
+    let secret = sealer.seal(&context::webhook_secret(tenant_id, &d.url), &d.secret)?;
+    Ok((url.shown, url.sealed, secret))
 }
 
 /// A new target's fields.
@@ -90,14 +138,28 @@ pub struct NewWebhook<'a> {
     pub start_after: i64,
 }
 
-pub fn create(conn: &mut AnyConnection, w: &NewWebhook<'_>) -> Result<Webhook, StoreError> {
+/// Adds a target, its URL and secret sealed.
+pub fn create(
+    conn: &mut AnyConnection,
+    sealer: &Sealer,
+    w: &NewWebhook<'_>,
+) -> Result<Webhook, StoreError> {
+    let (url, url_sealed, secret) = sealed_columns(
+        sealer,
+        w.tenant_id,
+        &Destination {
+            url: w.url.to_owned(),
+            secret: w.secret.to_owned(),
+        },
+    )?;
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::tenant_id.eq(w.tenant_id),
             webhooks::name.eq(w.name),
-            webhooks::url.eq(w.url),
+            webhooks::url.eq(url),
+            webhooks::url_sealed.eq(url_sealed),
             webhooks::style.eq(w.style),
-            webhooks::secret.eq(w.secret),
+            webhooks::secret.eq(secret),
             webhooks::model_id.eq(w.model_id),
             webhooks::results.eq(serde_json::json!(w.results).to_string()),
             webhooks::min_severity.eq(w.min_severity),
@@ -141,6 +203,39 @@ pub fn list(
 
 pub fn delete(conn: &mut AnyConnection, id: i64) -> Result<bool, StoreError> {
     Ok(diesel::delete(webhooks::table.find(id)).execute(conn)? == 1)
+}
+
+/// Seals the targets still plain or (in [`Reseal::All`]) sealed with another key
+/// ([`secrets::reseal`]).
+pub(crate) fn reseal(
+    conn: &mut AnyConnection,
+    sealer: &Sealer,
+    mode: Reseal,
+) -> Result<Tally, StoreError> {
+    let mut tally = Tally::default();
+    for h in list(conn, None, false)? {
+        let state = secrets::row_state(
+            sealer,
+            mode,
+            h.url_sealed.is_none().then_some(h.url.as_str()),
+            &[h.url_sealed.as_deref(), Some(h.secret.as_str())],
+            !audit_keys::seal::is_sealed(&h.secret),
+        );
+        tally.count(state);
+        if state != RowState::Reseal {
+            continue;
+        }
+        let (url, url_sealed, secret) =
+            sealed_columns(sealer, &h.tenant_id, &h.destination(sealer)?)?;
+        diesel::update(webhooks::table.find(h.id))
+            .set((
+                webhooks::url.eq(url),
+                webhooks::url_sealed.eq(url_sealed),
+                webhooks::secret.eq(secret),
+            ))
+            .execute(conn)?;
+    }
+    Ok(tally)
 }
 
 /// Claims the events after `from` up to `to` for delivery: true for exactly one claimant,
