@@ -101,10 +101,10 @@ impl Checkpointer {
                     std::thread::sleep(Duration::from_millis(500));
                     if last.elapsed() >= every {
                         last = Instant::now();
-                        let cut = (audit_store::now()
-                            - chrono::Duration::from_std(every).unwrap_or_default())
-                        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                        .to_string();
+                        let cut = audit_store::log_time(
+                            audit_store::now()
+                                - chrono::Duration::from_std(every).unwrap_or_default(),
+                        );
                         if let Err(e) = store.write(|c| log::time_checkpoints(c, &cut)) {
                             tracing::error!(error = %e, "time checkpoint failed");
                         }
@@ -246,18 +246,8 @@ fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut body: Vec<u8> = Vec::new();
-    let n = store.read(|c| log::export(c, a.tenant.as_deref(), &mut body))?;
-    // The header carries the interval; the export wrote 0 when this process signs nothing.
-    let mut lines = body.splitn(2, |b| *b == b'\n');
-    let head = lines.next().unwrap_or_default();
-    let mut header: audit_ledger::export::Line = serde_json::from_slice(head)?;
-    if let audit_ledger::export::Line::Export { every_entries, .. } = &mut header {
-        *every_entries = a.checkpoint_every;
-    }
-    serde_json::to_writer(&mut out, &header)?;
-    out.write_all(b"\n")?;
-    out.write_all(lines.next().unwrap_or_default())?;
+    let n =
+        store.read(|c| log::export(c, a.tenant.as_deref(), Some(a.checkpoint_every), &mut out))?;
     out.flush()?;
     tracing::info!(entries = n, "exported");
     Ok(ExitCode::SUCCESS)

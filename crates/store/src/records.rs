@@ -15,6 +15,12 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// An instant as the compliance log writes `at` (RFC 3339, microseconds, `Z`), so that times
+/// compare as text in both databases.
+pub fn log_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 pub(crate) fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.trunc_subsecs(6).naive_utc()
 }

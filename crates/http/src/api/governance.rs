@@ -36,7 +36,7 @@ pub struct LogPage {
 
 fn filter_of(caller: &Caller, p: LogParams, r: &RangeParams) -> Result<LogFilter, ApiError> {
     let (from, to) = r.parse()?;
-    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let fmt = audit_store::log_time;
     let tenant_id = match (caller.scope(), p.tenant_id) {
         (Some(own), Some(t)) if t != own => {
             return Err(ApiError::not_found(format!("tenant '{t}' not found")));
@@ -107,32 +107,16 @@ pub async fn export(
     let body = read(&state, move |c| {
         let mut out: Vec<u8> = Vec::new();
         if whole {
-            log::export(c, f.tenant_id.as_deref(), &mut out)?;
+            log::export(c, f.tenant_id.as_deref(), None, &mut out)?;
             return Ok(out);
         }
-        let json = |l: &audit_ledger::export::Line| {
-            serde_json::to_vec(l).map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
-        let cfg = log::configured();
-        out.extend(json(&audit_ledger::export::Line::Export {
-            version: 1,
-            at: audit_store::now()
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string(),
-            public_key: cfg
-                .as_ref()
-                .map(|c| c.signer.public_key_hex())
-                .unwrap_or_default(),
-            every_entries: cfg.as_ref().map_or(0, |c| c.every_entries),
-        })?);
-        out.push(b'\n');
+        log::write_line(&mut out, &log::export_header(None))?;
         let mut skip = 0;
         loop {
             let page = log::list(c, &f, audit_store::Paging { skip, limit: 500 })?;
             let n = page.items.len() as i64;
             for e in page.items {
-                out.extend(json(&audit_ledger::export::Line::Entry(e))?);
-                out.push(b'\n');
+                log::write_line(&mut out, &audit_ledger::export::Line::Entry(e))?;
             }
             skip += n;
             if n < 500 {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::records::naive;
+use crate::records::{log_time, naive};
 use crate::schema::{
     active_targets, ai_models, audit_findings, audit_policies, audit_runs, audit_summaries,
     baseline_approvals, dashboard_counts, events, evidence_sources, model_versions,
@@ -40,11 +40,6 @@ impl PurgeReport {
     pub fn is_empty(&self) -> bool {
         self.models == 0 && self.log_entries == 0
     }
-}
-
-/// An instant as the compliance log writes `at` (so that the two compare as text).
-pub fn log_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// Every tenant that may hold something to purge: the tenants and the log's chains.

@@ -116,7 +116,7 @@ fn insert(
     entries: i64,
     head_hash: &str,
 ) -> Result<Checkpoint, StoreError> {
-    let at = crate::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let at = crate::log_time(crate::now());
     let c = Checkpoint::signed(
         &cfg.signer,
         tenant,

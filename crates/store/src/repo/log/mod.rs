@@ -16,7 +16,7 @@ pub use audit_ledger::{ChainReport, Checkpoint, GENESIS, PURGE_ACTION};
 pub use checkpoint::{
     Checkpointing, checkpoints, configure, configured, fingerprint, time_checkpoints, undelivered,
 };
-pub use verify::{chains, export, verify, verify_all};
+pub use verify::{chains, export, export_header, verify, verify_all, write_line};
 
 use diesel::prelude::*;
 
@@ -199,7 +199,7 @@ pub fn append(conn: &mut AnyConnection, c: &Change<'_>) -> Result<LogEntry, Stor
         seq: 0,
         tenant_id: c.tenant_id.to_owned(),
         tenant_seq: n,
-        at: crate::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        at: crate::log_time(crate::now()),
         actor: c.actor.to_owned(),
         action: c.action.to_owned(),
         object_type: c.object_type.to_owned(),
@@ -279,7 +279,7 @@ pub fn purge_payloads(
     tenant_id: &str,
     before_at: &str,
 ) -> Result<u64, StoreError> {
-    let now = crate::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let now = crate::log_time(crate::now());
     let n = diesel::update(
         compliance_log::table
             .filter(compliance_log::tenant_id.eq(tenant_id))

@@ -143,32 +143,40 @@ pub fn verify_all(
         .collect()
 }
 
-/// Writes the JSON Lines export of `scope`'s chains (every chain with `None`): a header line,
-/// then per tenant its head, checkpoints and entries in chain order. Returns entries written.
+/// The export's first line: when, by which key, and the checkpoint interval in force
+/// (`every_entries`: the configured one when `None`).
+pub fn export_header(every_entries: Option<i64>) -> Line {
+    let cfg = configured();
+    Line::Export {
+        version: 1,
+        at: crate::log_time(crate::now()),
+        public_key: cfg
+            .as_ref()
+            .map(|c| c.signer.public_key_hex())
+            .unwrap_or_default(),
+        every_entries: every_entries.unwrap_or_else(|| cfg.as_ref().map_or(0, |c| c.every_entries)),
+    }
+}
+
+/// Writes one line of the export.
+pub fn write_line(out: &mut dyn Write, l: &Line) -> Result<(), StoreError> {
+    serde_json::to_writer(&mut *out, l).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    out.write_all(b"\n")
+        .map_err(|e| StoreError::Corrupt(format!("cannot write the export: {e}")))
+}
+
+/// Writes the JSON Lines export of `scope`'s chains (every chain with `None`): the header
+/// ([`export_header`] with `every_entries`), then per tenant a `chain` line, its head,
+/// checkpoints and entries in chain order. Returns entries written.
 pub fn export(
     conn: &mut AnyConnection,
     scope: Option<&str>,
+    every_entries: Option<i64>,
     out: &mut dyn Write,
 ) -> Result<i64, StoreError> {
-    let cfg = configured();
-    let io = |e: std::io::Error| StoreError::Corrupt(format!("cannot write the export: {e}"));
-    let line = |out: &mut dyn Write, l: &Line| -> Result<(), StoreError> {
-        serde_json::to_writer(&mut *out, l).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        out.write_all(b"\n").map_err(io)
-    };
+    let line = write_line;
     snapshot(conn, |c| {
-        line(
-            out,
-            &Line::Export {
-                version: 1,
-                at: crate::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-                public_key: cfg
-                    .as_ref()
-                    .map(|c| c.signer.public_key_hex())
-                    .unwrap_or_default(),
-                every_entries: cfg.as_ref().map_or(0, |c| c.every_entries),
-            },
-        )?;
+        line(out, &export_header(every_entries))?;
         let tenants = match scope {
             Some(t) => vec![t.to_owned()],
             None => chains(c)?,
