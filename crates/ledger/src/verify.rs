@@ -294,7 +294,12 @@ impl<'k> ChainVerifier<'k> {
                 if e.action == PURGE_ACTION {
                     let cut = serde_json::from_str::<serde_json::Value>(c)
                         .ok()
-                        .and_then(|v| v.get("log_before")?.as_str().map(str::to_owned))
+                        .and_then(|v| {
+                            // Contents are stored shaped as before/after: the cut-off is the
+                            // purge's `after.log_before`.
+                            let after = v.get("after").unwrap_or(&v);
+                            after.get("log_before")?.as_str().map(str::to_owned)
+                        })
                         .unwrap_or_else(|| e.at.clone());
                     self.raise_cutoff(cut.min(e.at.clone()));
                 }
