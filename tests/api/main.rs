@@ -25,5 +25,6 @@ mod registry;
 mod report;
 mod retention;
 mod rules;
+mod secrets;
 mod tamper;
 mod validation;

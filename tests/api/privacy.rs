@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 
 /// Everything the database holds, as text.
-fn database_text(s: &Server, b: &Backend) -> Vec<u8> {
+pub(crate) fn database_text(s: &Server, b: &Backend) -> Vec<u8> {
     match b {
         Backend::Sqlite => {
             let db = s.db_file.clone().unwrap();
@@ -53,7 +53,7 @@ fn database_text(s: &Server, b: &Backend) -> Vec<u8> {
     }
 }
 
-fn contains(hay: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 

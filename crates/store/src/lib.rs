@@ -19,6 +19,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::time::Duration;
 
+pub use audit_keys::Sealer;
 pub use records::*;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -177,7 +178,7 @@ pub struct Store {
     /// Bumped after every committed write through this store: readers cache by it.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Seals and opens the secrets of sources, targets and webhooks ([`secrets`]).
-    sealer: Option<std::sync::Arc<audit_keys::Sealer>>,
+    sealer: Option<std::sync::Arc<Sealer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -259,14 +260,14 @@ impl Store {
 
     /// The same store, sealing and opening secrets with `sealer` (see [`secrets::adopt`] for
     /// which ring to give it).
-    pub fn with_sealer(mut self, sealer: audit_keys::Sealer) -> Store {
+    pub fn with_sealer(mut self, sealer: Sealer) -> Store {
         self.sealer = Some(std::sync::Arc::new(sealer));
         self
     }
 
     /// The seal key ring; an error when none was given (a tool that opened the database
     /// without the seal key cannot touch secrets).
-    pub fn sealer(&self) -> Result<std::sync::Arc<audit_keys::Sealer>, StoreError> {
+    pub fn sealer(&self) -> Result<std::sync::Arc<Sealer>, StoreError> {
         self.sealer
             .clone()
             .ok_or_else(|| StoreError::Sealed("no seal key is loaded".into()))

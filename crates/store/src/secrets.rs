@@ -31,19 +31,66 @@ impl From<SealError> for StoreError {
     }
 }
 
-/// The URL with user name, password, every query value and the fragment replaced by `***`
-/// (query keys are kept; a query part without `=` is masked whole, as it may be a token).
-/// A URL with none of these is returned as given; one that does not parse is all `***`.
+/// Where a URL's path is itself the credential: the index of the first path segment that is
+/// secret, for the webhook services that put their token in the path (Slack, Microsoft Teams
+/// and Office 365 connectors, Discord, Mattermost-style `/hooks/…`). `None` for other hosts.
+pub fn secret_path_start<'a>(
+    host: &str,
+    segments: impl IntoIterator<Item = &'a str>,
+) -> Option<usize> {
+    let host = host.to_ascii_lowercase();
+    let segs: Vec<&str> = segments.into_iter().collect();
+    let first = |names: &[&str]| segs.first().is_some_and(|s| names.contains(s));
+    let found = if host == "hooks.slack.com" {
+        first(&["services", "workflows", "triggers"]).then_some(1)
+    } else if host.ends_with(".webhook.office.com")
+        || host == "outlook.office.com"
+        || host == "outlook.office365.com"
+    {
+        first(&["webhookb2", "webhook"]).then_some(1)
+    } else if [
+        "discord.com",
+        "discordapp.com",
+        "ptb.discord.com",
+        "canary.discord.com",
+    ]
+    .contains(&host.as_str())
+    {
+        // `/api/webhooks/{id}/{token}` or `/api/v10/webhooks/…`.
+        segs.iter().position(|s| *s == "webhooks").map(|i| i + 1)
+    } else {
+        // Mattermost, Rocket.Chat and similar: `/hooks/{key}` right at the root.
+        first(&["hooks"]).then_some(1)
+    };
+    found.filter(|&i| i < segs.len() && segs[i..].iter().any(|s| !s.is_empty()))
+}
+
+/// The URL with user name, password, every query value, the fragment and a path that is a
+/// credential ([`secret_path_start`]) replaced by `***` (query keys are kept; a query part
+/// without `=` is masked whole, as it may be a token). A URL with none of these is returned as
+/// given; one that does not parse is all `***`.
 pub fn mask_url(raw: &str) -> String {
     let Ok(mut u) = url::Url::parse(raw) else {
         return MASK.to_owned();
     };
+    let secret_path = u
+        .host_str()
+        .zip(u.path_segments())
+        .and_then(|(h, segs)| secret_path_start(h, segs));
     let nothing = u.username().is_empty()
         && u.password().is_none()
         && u.query().is_none()
-        && u.fragment().is_none();
+        && u.fragment().is_none()
+        && secret_path.is_none();
     if nothing {
         return raw.to_owned();
+    }
+    if let Some(i) = secret_path {
+        let kept: Vec<String> = u
+            .path_segments()
+            .map(|s| s.take(i).map(str::to_owned).collect())
+            .unwrap_or_default();
+        u.set_path(&format!("/{}/{MASK}", kept.join("/")));
     }
     if !u.username().is_empty() {
         let _ = u.set_username(MASK);
@@ -112,6 +159,61 @@ pub fn masked_config(config: &Value) -> Value {
             .collect(),
         Value::Array(items) => items.iter().map(masked_config).collect(),
         other => other.clone(),
+    }
+}
+
+/// A config given back as it was shown: each `***` and each masked URL that matches the stored
+/// config's at the same place takes the stored (full) value, so a client that reads a model and
+/// writes it back keeps its secrets. A value the client changed is taken as given.
+///
+/// Secrets are kept only for the same endpoint: when the given `url` is not the stored one
+/// (full or masked), a `***` still in the config is refused, as keeping it would send the
+/// stored secret somewhere its owner never gave it.
+pub fn restore_masked(given: &Value, stored: &Value) -> Result<Value, String> {
+    let same_endpoint = match (given.get("url"), stored.get("url")) {
+        (Some(Value::String(g)), Some(Value::String(o))) => g == o || *g == mask_url(o),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same_endpoint {
+        return if holds_mask(given) {
+            Err("a masked value (***) can be kept only while the source's url stays the same; give the secret again".into())
+        } else {
+            Ok(given.clone())
+        };
+    }
+    Ok(restore(given, stored))
+}
+
+fn restore(given: &Value, stored: &Value) -> Value {
+    match (given, stored) {
+        (Value::String(g), old) if g == MASK => old.clone(),
+        (Value::String(g), Value::String(o)) if g != o && *g == mask_url(o) => {
+            Value::String(o.clone())
+        }
+        (Value::Object(g), Value::Object(o)) => g
+            .iter()
+            .map(|(k, v)| {
+                let v = o.get(k).map_or_else(|| v.clone(), |old| restore(v, old));
+                (k.clone(), v)
+            })
+            .collect(),
+        (Value::Array(g), Value::Array(o)) => g
+            .iter()
+            .enumerate()
+            .map(|(i, v)| o.get(i).map_or_else(|| v.clone(), |old| restore(v, old)))
+            .collect(),
+        _ => given.clone(),
+    }
+}
+
+/// True when a `***` (alone or inside a URL) is somewhere in the value.
+pub fn holds_mask(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains(MASK),
+        Value::Object(o) => o.values().any(holds_mask),
+        Value::Array(a) => a.iter().any(holds_mask),
+        _ => false,
     }
 }
 
@@ -357,6 +459,37 @@ mod tests {
     }
 
     #[test]
+    fn webhook_tokens_in_paths_are_masked() {
+        for (raw, shown) in [
+            (
+                "https://hooks.slack.com/services/T000/B000/XXXXsecret",
+                "https://hooks.slack.com/services/***",
+            ),
+            (
+                "https://acme.webhook.office.com/webhookb2/a@b/IncomingWebhook/c/d",
+                "https://acme.webhook.office.com/webhookb2/***",
+            ),
+            (
+                "https://discord.com/api/webhooks/123/tok",
+                "https://discord.com/api/webhooks/***",
+            ),
+            (
+                "https://chat.example.com/hooks/abc123",
+                "https://chat.example.com/hooks/***",
+            ),
+        ] {
+            assert_eq!(mask_url(raw), shown);
+            assert_eq!(mask_url(shown), shown, "idempotent");
+        }
+        for clean in [
+            "https://hooks.slack.com/",
+            "https://example.com/services/a/b",
+        ] {
+            assert_eq!(mask_url(clean), clean);
+        }
+    }
+
+    #[test]
     fn configs_keep_names_and_lose_values() {
         let c = json!({"url": "https://h/s?token=t0k3n", "timeout_secs": 5,
             "headers": {"X-Api-Key": "k3y", "Authorization": "Bearer b3arer"},
@@ -373,6 +506,38 @@ mod tests {
         for s in ["t0k3n", "k3y", "b3arer", "\"pw\""] {
             assert!(!text.contains(s), "{s} in {text}");
         }
+    }
+
+    #[test]
+    fn written_back_configs_keep_their_secrets_for_the_same_endpoint() {
+        let full = json!({"url": "https://u:pw@h/s?token=t0k", "timeout_secs": 5,
+            "headers": {"X-Api-Key": "k3y", "X-Other": "o1"}});
+        let shown = masked_config(&full);
+        assert_eq!(
+            restore_masked(&shown, &full).unwrap(),
+            full,
+            "read, write back: same"
+        );
+        let mut edited = shown.clone();
+        edited["timeout_secs"] = json!(9);
+        edited["headers"]["X-Other"] = json!("new");
+        let r = restore_masked(&edited, &full).unwrap();
+        assert_eq!(r["headers"], json!({"X-Api-Key": "k3y", "X-Other": "new"}));
+        assert_eq!(r["url"], full["url"]);
+        assert_eq!(r["timeout_secs"], 9);
+        let mut moved = shown.clone();
+        moved["url"] = json!("https://elsewhere.example/s");
+        assert!(
+            restore_masked(&moved, &full).is_err(),
+            "no secret follows a new url"
+        );
+        let fresh = json!({"url": "https://elsewhere.example/s", "headers": {"X-Api-Key": "n3w"}});
+        assert_eq!(restore_masked(&fresh, &full).unwrap(), fresh);
+        let files = json!({"path": "a/*.jsonl"});
+        assert_eq!(
+            restore_masked(&files, &json!({"path": "b"})).unwrap(),
+            files
+        );
     }
 
     #[test]

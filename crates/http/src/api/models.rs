@@ -418,16 +418,28 @@ pub(crate) fn log_model(
 /// A model's state as the log compares it before and after a change: its fields flat (so the
 /// log says "owner: X → Y"), its sources and policy whole. The log replaces secrets in them
 /// with fingerprints.
-fn model_change(d: &ModelDetail) -> serde_json::Value {
+/// A model as the log compares it. Its sources carry their full configs: the log's scrubber
+/// turns header values, secret keys and URL credentials into fingerprints, so a changed secret
+/// shows as a changed fingerprint (the masked view would show `***` both times).
+fn model_change(
+    c: &mut audit_store::AnyConnection,
+    sealer: &audit_store::Sealer,
+    d: &ModelDetail,
+) -> Result<serde_json::Value, audit_store::StoreError> {
     let mut v = serde_json::to_value(&d.view.model).unwrap_or_default();
+    let sources = models::sources_of(c, &d.view.model.model_id)?
+        .into_iter()
+        .map(|s| {
+            let config = s.open_config(sealer)?;
+            Ok(serde_json::json!({"type": s.source_type, "config": config,
+                "read_only": s.read_only}))
+        })
+        .collect::<Result<Vec<_>, audit_store::StoreError>>()?;
     if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "evidence_sources".into(),
-            serde_json::json!(d.evidence_sources),
-        );
+        o.insert("evidence_sources".into(), serde_json::json!(sources));
         o.insert("policy".into(), serde_json::json!(d.policy));
     }
-    v
+    Ok(v)
 }
 
 /// A registration that takes an archived model's id: says so, with the way back, when the
@@ -482,7 +494,8 @@ pub async fn register(
             warn_of_policy(c, &model_id)?;
         }
         let d = detail_of(c, &model_id)?;
-        log_model(c, &caller, "model.create", &model_id, model_change(&d))?;
+        let change = model_change(c, &sealer, &d)?;
+        log_model(c, &caller, "model.create", &model_id, change)?;
         Ok(d)
     })
     .await?;
@@ -598,13 +611,14 @@ pub async fn update(
     let sealer = state.store.sealer()?;
     let d = write(&state, move |c| {
         changeable_model(c, &caller, &id)?;
-        let before = model_change(&detail_of(c, &id)?);
+        let old = detail_of(c, &id)?;
+        let before = model_change(c, &sealer, &old)?;
         models::update(c, &id, &changes)?;
         if let Some(s) = &sources {
             models::replace_sources(c, &sealer, &id, s)?;
         }
         let d = detail_of(c, &id)?;
-        let change = log::diff(&before, &model_change(&d));
+        let change = log::diff(&before, &model_change(c, &sealer, &d)?);
         log_model(c, &caller, "model.update", &id, change)?;
         Ok(d)
     })

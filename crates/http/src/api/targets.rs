@@ -138,12 +138,19 @@ pub async fn put_target(
             .map(|old| old.open(&sealer))
             .transpose()?;
         let before = old.as_ref().map_or(serde_json::Value::Null, target_state);
+        // The URL given back as it was shown (masked) is the stored one.
+        let url = match &old {
+            Some(o) if t.url != o.url && t.url == audit_store::secrets::mask_url(&o.url) => {
+                o.url.clone()
+            }
+            _ => t.url,
+        };
         let kept = old
-            .filter(|old| old.url == t.url && old.auth_header == t.auth_header)
+            .filter(|old| old.url == url && old.auth_header == t.auth_header)
             .and_then(|old| old.secret);
         let target = targets::Target {
             model_id: id.clone(),
-            url: t.url,
+            url,
             model_name: t.model,
             auth_header: t.auth_header,
             secret: t.secret.or(kept),

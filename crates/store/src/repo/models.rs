@@ -155,16 +155,39 @@ pub fn add_source(
     Ok(())
 }
 
-/// Replaces every evidence source of a model.
+/// Replaces every evidence source of a model. A source given back as it was shown keeps its
+/// secrets: its `***` values and masked URLs take the stored ones of the old source at the same
+/// position (or, failing that, the first of the same type), for the same URL only
+/// ([`secrets::restore_masked`]; otherwise `Invalid`).
 pub fn replace_sources(
     conn: &mut AnyConnection,
     sealer: &Sealer,
     model_id: &str,
     sources: &[NewEvidenceSource],
 ) -> Result<(), StoreError> {
+    let old = sources_of(conn, model_id)?
+        .into_iter()
+        .map(|s| Ok((s.source_type, s.open_config(sealer)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut restored = Vec::with_capacity(sources.len());
+    for (i, s) in sources.iter().enumerate() {
+        let stored = old
+            .get(i)
+            .filter(|(t, _)| *t == s.source_type)
+            .or_else(|| old.iter().find(|(t, _)| *t == s.source_type));
+        let config = match stored {
+            Some((_, full)) => secrets::restore_masked(&s.config, full)
+                .map_err(|e| StoreError::Invalid(format!("evidence_sources[{i}]: {e}")))?,
+            None => s.config.clone(),
+        };
+        restored.push(NewEvidenceSource {
+            config,
+            ..s.clone()
+        });
+    }
     diesel::delete(evidence_sources::table.filter(evidence_sources::model_id.eq(model_id)))
         .execute(conn)?;
-    for s in sources {
+    for s in &restored {
         add_source(conn, sealer, model_id, s)?;
     }
     Ok(())

@@ -73,23 +73,40 @@ pub fn mask_url(s: &str) -> String {
         None => out.push_str(authority),
     }
     let (before_frag, frag) = tail.split_at(tail.find('#').unwrap_or(tail.len()));
-    match before_frag.split_once('?') {
-        Some((path, query)) => {
-            out.push_str(path);
-            out.push('?');
-            let parts: Vec<String> = query
-                .split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, v)) if !v.is_empty() => format!("{k}={}", super::fingerprint(v)),
-                    _ => kv.to_owned(),
-                })
-                .collect();
-            out.push_str(&parts.join("&"));
-        }
-        None => out.push_str(before_frag),
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    let (path, query) = match before_frag.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (before_frag, None),
+    };
+    out.push_str(&secret_path(host, path));
+    if let Some(query) = query {
+        out.push('?');
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) if !v.is_empty() => format!("{k}={}", super::fingerprint(v)),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out.push_str(&parts.join("&"));
     }
     out.push_str(frag);
     out
+}
+
+/// A path whose tail is a credential (a Slack or Teams webhook, [`secret_path_start`]) with
+/// that tail as one fingerprint; any other path unchanged.
+fn secret_path(host: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match crate::secrets::secret_path_start(host, segs.iter().copied()) {
+        Some(i) => format!(
+            "/{}/{}",
+            segs[..i].join("/"),
+            super::fingerprint(&segs[i..].join("/"))
+        ),
+        None => path.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +133,37 @@ mod tests {
         assert!(text.contains("api.example.com/s?token=fp:"), "{text}");
         assert!(text.contains("\"X-Api-Key\":\"fp:"), "{text}");
         assert_eq!(v["after"]["name"], "m");
+    }
+
+    #[test]
+    fn webhook_paths_that_are_credentials_become_one_fingerprint() {
+        let slack = mask_url("https://hooks.slack.com/services/T0001/B0002/SlackTok3n");
+        assert!(
+            slack.starts_with("https://hooks.slack.com/services/fp:"),
+            "{slack}"
+        );
+        assert!(
+            !slack.contains("SlackTok3n") && !slack.contains("B0002"),
+            "{slack}"
+        );
+        let teams =
+            mask_url("https://acme.webhook.office.com/webhookb2/g1@g2/IncomingWebhook/abc/g3");
+        assert!(
+            teams.starts_with("https://acme.webhook.office.com/webhookb2/fp:"),
+            "{teams}"
+        );
+        assert!(!teams.contains("IncomingWebhook"), "{teams}");
+        let plain = "https://example.com/services/a/b";
+        assert_eq!(
+            mask_url(plain),
+            plain,
+            "only the services that put tokens in paths"
+        );
+        assert_ne!(
+            mask_url("https://hooks.slack.com/services/T/B/one"),
+            mask_url("https://hooks.slack.com/services/T/B/two"),
+            "a changed token shows as a changed fingerprint"
+        );
     }
 
     #[test]
