@@ -9,12 +9,14 @@
 
 pub mod bias;
 pub mod decide;
+pub mod features;
 pub mod hypothesis;
 pub mod keys;
 pub mod stats;
 
 pub use bias::AttributeBias;
 pub use decide::{TestResult, persist, signal_key};
+pub use features::FeatureDrift;
 
 use audit_domain::{AuditResult, Finding, FindingCategory, Profile, Severity, Thresholds};
 use decide::{Candidate, Family, TestId, beside};
@@ -48,6 +50,9 @@ pub struct Statistics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal_rate_change: Option<f64>,
     pub bias: BTreeMap<String, AttributeBias>,
+    /// Drift of each input feature both windows hold ([`features`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, FeatureDrift>,
     /// Labels seen in the current window and never in the baseline.
     #[serde(default)]
     pub new_labels: Vec<String>,
@@ -378,6 +383,7 @@ pub fn assess(current: &Profile, baseline: Option<&Profile>, t: &Thresholds) -> 
     if let Some(b) = baseline {
         candidates.extend(drift(b, current, t, &mut s, &mut family));
         candidates.extend(risk(b, current, t, &mut s, &mut family));
+        s.features = features::assess(b, current, t, &mut family, &mut candidates);
     }
     s.bias = bias::assess(current, baseline, t, &mut family, &mut candidates);
     s.tests = family.close(t.alpha);

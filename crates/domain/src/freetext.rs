@@ -46,6 +46,11 @@ impl Profile {
                 groups.pool_all(TEXT_KEY);
             }
         }
+        for counts in self.features.categorical.values_mut() {
+            if free_text(counts, |v| *v) {
+                counts.pool_all(TEXT_KEY);
+            }
+        }
         self.pooled_text.clear();
         if let Some(n) = self.labels.get(TEXT_KEY) {
             self.pooled_text.insert("labels".into(), *n);
@@ -53,6 +58,11 @@ impl Profile {
         for (attr, groups) in &self.groups {
             if let Some(g) = groups.get(TEXT_KEY) {
                 self.pooled_text.insert(attr.clone(), g.count);
+            }
+        }
+        for (name, counts) in &self.features.categorical {
+            if let Some(n) = counts.get(TEXT_KEY) {
+                self.pooled_text.insert(format!("features.{name}"), *n);
             }
         }
     }

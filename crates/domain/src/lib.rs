@@ -6,6 +6,7 @@
 //! No database, web or statistics framework is involved, so every other crate can share them.
 
 mod enums;
+mod features;
 mod finding;
 mod freetext;
 mod mapping;
@@ -16,6 +17,10 @@ mod thresholds;
 pub use enums::{
     AuditFrequency, AuditResult, AuditType, BaselineStrategy, ConnectionType, ExecutionStatus,
     FindingCategory, InvalidReason, ModelType, ParseEnumError, Severity,
+};
+pub use features::{
+    FeatureFields, FeatureProfiles, FeatureValue, MAX_FEATURES, NumericFeature, QuantileSketch,
+    SKETCH_ALPHA,
 };
 pub use finding::{Finding, deviation_percentage};
 pub use freetext::MIN_DISTINCT;

@@ -1,3 +1,4 @@
+use crate::features::{FeatureFields, MAX_FEATURES};
 use serde::{Deserialize, Serialize};
 
 /// Which column of an evidence row holds what. Written by users as TOML or JSON, e.g.
@@ -13,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// [text]
 /// prompt = "prompt"
 /// response = "response"
+/// [features]                       # input columns watched for drift
+/// numeric = ["amount", "age"]
+/// categorical = ["country", "channel"]
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -44,6 +48,10 @@ pub struct FieldMapping {
     /// LLM text fields, analysed in memory only.
     #[serde(default, skip_serializing_if = "TextFields::is_empty")]
     pub text: TextFields,
+    /// Input columns whose distributions are profiled and compared (numeric: a quantile
+    /// sketch; categorical: capped counts). A bad or missing value never invalidates the row.
+    #[serde(default, skip_serializing_if = "FeatureFields::is_empty")]
+    pub features: FeatureFields,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +88,12 @@ pub enum MappingError {
     },
     #[error("field mapping: at most {max} protected attributes are supported, {got} given")]
     TooManyProtected { max: usize, got: usize },
+    #[error("field mapping: at most {max} {kind} features are supported, {got} given")]
+    TooManyFeatures {
+        kind: &'static str,
+        max: usize,
+        got: usize,
+    },
 }
 
 impl FieldMapping {
@@ -95,6 +109,7 @@ impl FieldMapping {
             protected: Vec::new(),
             timestamp: None,
             text: TextFields::default(),
+            features: FeatureFields::default(),
         }
     }
 
@@ -129,6 +144,12 @@ impl FieldMapping {
         for p in &self.protected {
             out.push((format!("protected '{p}'"), p.as_str()));
         }
+        for f in &self.features.numeric {
+            out.push((format!("numeric feature '{f}'"), f.as_str()));
+        }
+        for f in &self.features.categorical {
+            out.push((format!("categorical feature '{f}'"), f.as_str()));
+        }
         out
     }
 
@@ -143,6 +164,18 @@ impl FieldMapping {
                 max: MAX_PROTECTED,
                 got: self.protected.len(),
             });
+        }
+        for (kind, list) in [
+            ("numeric", &self.features.numeric),
+            ("categorical", &self.features.categorical),
+        ] {
+            if list.len() > MAX_FEATURES {
+                return Err(MappingError::TooManyFeatures {
+                    kind,
+                    max: MAX_FEATURES,
+                    got: list.len(),
+                });
+            }
         }
         let cols = self.columns();
         for (i, (role, col)) in cols.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! up to floating-point rounding for the moments. This is what lets the metrics pass run in
 //! parallel over chunks and lets a baseline be computed once and reused.
 
-use crate::InvalidReason;
+use crate::{FeatureProfiles, InvalidReason};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -356,6 +356,9 @@ pub struct Profile {
     /// rows pooled under [`TEXT_KEY`] for each: none of their values was kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pooled_text: BTreeMap<String, u64>,
+    /// The mapping's input features.
+    #[serde(default, skip_serializing_if = "FeatureProfiles::is_empty")]
+    pub features: FeatureProfiles,
     pub first_timestamp: Option<DateTime<Utc>>,
     pub last_timestamp: Option<DateTime<Utc>>,
 }
@@ -376,6 +379,7 @@ impl Default for Profile {
             groups: BTreeMap::new(),
             text: None,
             pooled_text: BTreeMap::new(),
+            features: FeatureProfiles::default(),
             first_timestamp: None,
             last_timestamp: None,
         }
@@ -490,6 +494,7 @@ impl Profile {
             (None, Some(b)) => self.text = Some(b.clone()),
             _ => {}
         }
+        self.features.merge_from(&o.features);
         self.first_timestamp = min_opt(self.first_timestamp, o.first_timestamp);
         self.last_timestamp = max_opt(self.last_timestamp, o.last_timestamp);
         Ok(())

@@ -1,4 +1,4 @@
-use crate::InvalidReason;
+use crate::{FeatureValue, InvalidReason};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 
@@ -15,6 +15,11 @@ pub struct Record<'a> {
     pub timestamp: Option<DateTime<Utc>>,
     pub prompt: Option<Cow<'a, str>>,
     pub response: Option<Cow<'a, str>>,
+    /// One value per numeric feature, in the order of the mapping's `features.numeric`.
+    pub numeric: Vec<FeatureValue>,
+    /// One key per categorical feature ([`crate::MISSING_KEY`] when absent), in the order of
+    /// `features.categorical`.
+    pub categorical: Vec<Cow<'a, str>>,
 }
 
 /// Where readers send rows: the metrics pass implements it; tests can collect rows.

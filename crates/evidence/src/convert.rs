@@ -1,7 +1,7 @@
 //! From raw column values to a mapped [`Record`]: the type rules shared by every format.
 
 use crate::window::{TimeWindow, epoch_to_time, parse_timestamp};
-use audit_domain::{FieldMapping, InvalidReason, MISSING_KEY, Record, RecordSink};
+use audit_domain::{FeatureValue, FieldMapping, InvalidReason, MISSING_KEY, Record, RecordSink};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 
@@ -30,6 +30,8 @@ pub(crate) enum Role {
     Prompt,
     Response,
     Group(usize),
+    Numeric(usize),
+    Categorical(usize),
 }
 
 /// A field mapping compiled for lookups in the hot loop, with the time window.
@@ -58,6 +60,12 @@ impl Plan {
         }
         for (i, p) in mapping.protected.iter().enumerate() {
             columns.push((p.clone(), Role::Group(i)));
+        }
+        for (i, f) in mapping.features.numeric.iter().enumerate() {
+            columns.push((f.clone(), Role::Numeric(i)));
+        }
+        for (i, f) in mapping.features.categorical.iter().enumerate() {
+            columns.push((f.clone(), Role::Categorical(i)));
         }
         Plan {
             mapping,
@@ -93,7 +101,11 @@ pub(crate) struct Slots<'a> {
     timestamp: Option<Scalar<'a>>,
     prompt: Option<Scalar<'a>>,
     response: Option<Scalar<'a>>,
-    groups: Vec<Option<Scalar<'a>>>,
+    /// Protected attributes, then numeric features, then categorical ones: one vector, so
+    /// that readers recycle one allocation between rows.
+    cells: Vec<Option<Scalar<'a>>>,
+    groups: usize,
+    numeric: usize,
 }
 
 impl<'a> Slots<'a> {
@@ -106,15 +118,19 @@ impl<'a> Slots<'a> {
             timestamp: None,
             prompt: None,
             response: None,
-            groups: vec![None; plan.mapping.protected.len()],
+            cells: vec![None; cell_count(plan)],
+            groups: plan.mapping.protected.len(),
+            numeric: plan.mapping.features.numeric.len(),
         }
     }
 
     /// Reuses the group storage of an earlier row (see [`recycle`]).
     pub(crate) fn with_storage(plan: &Plan, storage: Vec<Option<Scalar<'a>>>) -> Slots<'a> {
         let mut s = Slots::new_empty();
-        s.groups = storage;
-        s.groups.resize(plan.mapping.protected.len(), None);
+        s.cells = storage;
+        s.cells.resize(cell_count(plan), None);
+        s.groups = plan.mapping.protected.len();
+        s.numeric = plan.mapping.features.numeric.len();
         s
     }
 
@@ -127,12 +143,14 @@ impl<'a> Slots<'a> {
             timestamp: None,
             prompt: None,
             response: None,
-            groups: Vec::new(),
+            cells: Vec::new(),
+            groups: 0,
+            numeric: 0,
         }
     }
 
     pub(crate) fn into_storage(self) -> Vec<Option<Scalar<'a>>> {
-        self.groups
+        self.cells
     }
 
     pub(crate) fn reset(&mut self) {
@@ -143,7 +161,7 @@ impl<'a> Slots<'a> {
         self.timestamp = None;
         self.prompt = None;
         self.response = None;
-        self.groups.iter_mut().for_each(|g| *g = None);
+        self.cells.iter_mut().for_each(|g| *g = None);
     }
 
     #[inline]
@@ -156,13 +174,53 @@ impl<'a> Slots<'a> {
             Role::Timestamp => &mut self.timestamp,
             Role::Prompt => &mut self.prompt,
             Role::Response => &mut self.response,
-            Role::Group(i) => match self.groups.get_mut(i) {
+            Role::Group(i) => match self.cells.get_mut(i) {
                 Some(g) => g,
+                None => return,
+            },
+            Role::Numeric(i) => match self.cells.get_mut(self.groups + i) {
+                Some(f) => f,
+                None => return,
+            },
+            Role::Categorical(i) => match self.cells.get_mut(self.groups + self.numeric + i) {
+                Some(f) => f,
                 None => return,
             },
         };
         *slot = Some(value);
     }
+}
+
+fn cell_count(plan: &Plan) -> usize {
+    let m = &plan.mapping;
+    m.protected.len() + m.features.numeric.len() + m.features.categorical.len()
+}
+
+/// A numeric feature's cell: numbers and numeric text count; null or absent is missing;
+/// anything else (text, booleans, NaN, infinities, nested values) is invalid.
+fn as_feature_number(v: Option<Scalar<'_>>) -> FeatureValue {
+    let x = match v {
+        None | Some(Scalar::Null) => return FeatureValue::Missing,
+        Some(Scalar::Str(s)) if s.trim().is_empty() => return FeatureValue::Missing,
+        Some(Scalar::Num(x)) => x,
+        Some(Scalar::Str(s)) => match s.trim().parse::<f64>() {
+            Ok(x) => x,
+            Err(_) => return FeatureValue::Invalid,
+        },
+        Some(_) => return FeatureValue::Invalid,
+    };
+    if x.is_finite() {
+        FeatureValue::Number(x)
+    } else {
+        FeatureValue::Invalid
+    }
+}
+
+/// A categorical feature's key: as a label's, with absent, null and unusable values as
+/// [`MISSING_KEY`] (a feature never invalidates its row).
+fn as_feature_key(v: Option<Scalar<'_>>) -> Cow<'_, str> {
+    v.and_then(|v| as_key(v).ok().flatten())
+        .unwrap_or(Cow::Borrowed(MISSING_KEY))
 }
 
 /// Empties a vector and reuses its allocation for another element type of the same layout
@@ -271,7 +329,8 @@ pub(crate) fn build<'a>(
         None => None,
     };
     record.groups.clear();
-    for g in slots.groups.iter_mut() {
+    let groups = slots.groups;
+    for g in slots.cells.iter_mut().take(groups) {
         let key = match g.take() {
             Some(v) => as_key(v)?,
             None => None,
@@ -289,6 +348,16 @@ pub(crate) fn build<'a>(
     }
     record.prompt = slots.prompt.take().and_then(as_text);
     record.response = slots.response.take().and_then(as_text);
+    record.numeric.clear();
+    record.categorical.clear();
+    let (groups, numeric) = (slots.groups, slots.numeric);
+    for (i, f) in slots.cells.iter_mut().enumerate().skip(groups) {
+        if i < groups + numeric {
+            record.numeric.push(as_feature_number(f.take()));
+        } else {
+            record.categorical.push(as_feature_key(f.take()));
+        }
+    }
     Ok(())
 }
 

@@ -79,6 +79,8 @@ pub(crate) fn process_chunk(
     // Per-row slots borrow the record buffer, so their allocations are recycled between rows.
     let mut slot_store: Vec<Option<Scalar<'static>>> = Vec::new();
     let mut group_store: Vec<Cow<'static, str>> = Vec::new();
+    let mut numeric_store: Vec<audit_domain::FeatureValue> = Vec::new();
+    let mut category_store: Vec<Cow<'static, str>> = Vec::new();
     let mut rows = 0;
     loop {
         let start = rdr.position().byte();
@@ -112,6 +114,8 @@ pub(crate) fn process_chunk(
         let mut slots = Slots::with_storage(plan, recycle(std::mem::take(&mut slot_store)));
         let mut record = Record {
             groups: recycle(std::mem::take(&mut group_store)),
+            numeric: std::mem::take(&mut numeric_store),
+            categorical: recycle(std::mem::take(&mut category_store)),
             ..Record::default()
         };
         for (i, role) in &layout.columns {
@@ -126,6 +130,8 @@ pub(crate) fn process_chunk(
         emit(plan, &mut slots, &mut record, sink);
         slot_store = recycle(slots.into_storage());
         group_store = recycle(record.groups);
+        numeric_store = record.numeric;
+        category_store = recycle(record.categorical);
     }
     rows
 }

@@ -7,8 +7,8 @@
 pub mod text;
 
 use audit_domain::{
-    CategoryCounts, FieldMapping, GroupStats, InvalidReason, Profile, Record, RecordSink,
-    TextStats, confidence_bin,
+    CategoryCounts, FieldMapping, GroupStats, InvalidReason, NumericFeature, Profile, Record,
+    RecordSink, TextStats, confidence_bin,
 };
 
 /// Accumulates one profile from records.
@@ -18,6 +18,11 @@ pub struct ProfileBuilder {
     attributes: Vec<String>,
     groups: Vec<CategoryCounts<GroupStats>>,
     text: Option<TextStats>,
+    /// Input features in the mapping's order (names in `numeric_names`/`categorical_names`).
+    numeric: Vec<NumericFeature>,
+    categorical: Vec<CategoryCounts<u64>>,
+    numeric_names: Vec<String>,
+    categorical_names: Vec<String>,
 }
 
 impl ProfileBuilder {
@@ -31,6 +36,10 @@ impl ProfileBuilder {
                 .map(|_| CategoryCounts::new())
                 .collect(),
             text: (!mapping.text.is_empty()).then(TextStats::default),
+            numeric: vec![NumericFeature::default(); mapping.features.numeric.len()],
+            categorical: vec![CategoryCounts::new(); mapping.features.categorical.len()],
+            numeric_names: mapping.features.numeric.clone(),
+            categorical_names: mapping.features.categorical.clone(),
         }
     }
 
@@ -39,6 +48,12 @@ impl ProfileBuilder {
         let mut p = self.profile;
         p.groups = self.attributes.into_iter().zip(self.groups).collect();
         p.text = self.text;
+        p.features.numeric = self.numeric_names.into_iter().zip(self.numeric).collect();
+        p.features.categorical = self
+            .categorical_names
+            .into_iter()
+            .zip(self.categorical)
+            .collect();
         p
     }
 
@@ -48,6 +63,8 @@ impl ProfileBuilder {
             profile,
             groups,
             text,
+            numeric,
+            categorical,
             ..
         } = other;
         // Both builders start from `Profile::new`, so the schema versions always agree.
@@ -57,6 +74,12 @@ impl ProfileBuilder {
             mine.merge_from(theirs);
         }
         if let (Some(mine), Some(theirs)) = (&mut self.text, &text) {
+            mine.merge_from(theirs);
+        }
+        for (mine, theirs) in self.numeric.iter_mut().zip(&numeric) {
+            mine.merge_from(theirs);
+        }
+        for (mine, theirs) in self.categorical.iter_mut().zip(&categorical) {
             mine.merge_from(theirs);
         }
     }
@@ -114,6 +137,12 @@ impl RecordSink for ProfileBuilder {
         }
         if let Some(stats) = &mut self.text {
             text::observe(stats, r.prompt.as_deref(), r.response.as_deref());
+        }
+        for (f, v) in self.numeric.iter_mut().zip(&r.numeric) {
+            f.push(*v);
+        }
+        for (counts, key) in self.categorical.iter_mut().zip(&r.categorical) {
+            *counts.entry(key) += 1;
         }
     }
 
