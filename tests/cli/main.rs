@@ -2,6 +2,7 @@
 //! CI gate, and bad input that must be counted or refused, never panic.
 
 mod backup;
+mod features;
 
 use serde_json::Value;
 use std::io::Write;

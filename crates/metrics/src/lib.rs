@@ -174,6 +174,13 @@ mod tests {
             outcome: Some(outcome),
             ground_truth: gt,
             groups: vec![Cow::Owned(group.to_owned())],
+            // A feature derived from the row, so that the proptest covers features too.
+            numeric: vec![if group.ends_with('7') {
+                audit_domain::FeatureValue::Missing
+            } else {
+                audit_domain::FeatureValue::Number(conf * 1000.0 - 300.0)
+            }],
+            categorical: vec![Cow::Owned(format!("c{}", label.len() + group.len()))],
             ..Record::default()
         }
     }
@@ -184,6 +191,8 @@ mod tests {
         m.outcome = Some("o".into());
         m.ground_truth = Some("gt".into());
         m.protected = vec!["g".into()];
+        m.features.numeric = vec!["x".into()];
+        m.features.categorical = vec!["k".into()];
         m
     }
 
@@ -250,6 +259,14 @@ mod tests {
         prop_assert_eq!(a.confidence.count, b.confidence.count);
         prop_assert!((a.confidence.mean - b.confidence.mean).abs() < 1e-12);
         prop_assert!((a.confidence.m2 - b.confidence.m2).abs() < 1e-9);
+        prop_assert_eq!(&a.features.categorical, &b.features.categorical);
+        let (fa, fb) = (&a.features.numeric["x"], &b.features.numeric["x"]);
+        prop_assert_eq!(&fa.sketch, &fb.sketch);
+        prop_assert_eq!(
+            (fa.missing, fa.invalid, fa.moments.count),
+            (fb.missing, fb.invalid, fb.moments.count)
+        );
+        prop_assert!((fa.moments.mean - fb.moments.mean).abs() < 1e-9);
         for (attr, ga) in &a.groups {
             let gb = &b.groups[attr];
             prop_assert_eq!(ga.len(), gb.len());

@@ -187,6 +187,10 @@ pub struct GenArgs {
     /// A marker string planted in LLM prompts and responses.
     #[arg(long)]
     pub marker: Option<String>,
+    /// Add this many numeric (`num_0`, …) and as many categorical (`cat_0`, …) input-feature
+    /// columns (JSONL and CSV).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub features: u16,
     /// Output file (default: standard output; required for Parquet). A `.gz` name is gzip-compressed.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -401,6 +405,7 @@ fn run_gen(args: &GenArgs) -> anyhow::Result<ExitCode> {
         interval_ms: args.interval_ms,
         invalid_rate: args.invalid_rate,
         marker: args.marker.clone(),
+        features: usize::from(args.features),
     };
     let g = Generator::new(spec);
     let format = match args.format {

@@ -90,6 +90,7 @@ pub fn render_text(o: &AuditOutcome) -> String {
             }
         );
     }
+    features_text(&mut s, &o.statistics.features);
     let st = &o.statistics;
     if !st.new_labels.is_empty() {
         let _ = writeln!(s, "new labels        {}", st.new_labels.join(", "));
@@ -142,4 +143,29 @@ pub fn render_text(o: &AuditOutcome) -> String {
         );
     }
     s
+}
+
+/// The features, most drifted (by PSI) first.
+fn features_text(
+    s: &mut String,
+    features: &std::collections::BTreeMap<String, audit_baseline::FeatureDrift>,
+) {
+    let mut ranked: Vec<_> = features.iter().collect();
+    ranked.sort_by(|a, b| b.1.psi.unwrap_or(0.0).total_cmp(&a.1.psi.unwrap_or(0.0)));
+    for (name, d) in ranked {
+        let numeric = match (d.ks, d.wasserstein_norm) {
+            (Some(ks), w) => format!("  ks {ks:.4}  wasserstein {} σ", opt(w)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "feature {name:<9} psi {}  js {}{numeric}  chi2 p {}  missing {:.1}% → {:.1}%  {}",
+            opt(d.psi),
+            opt(d.js),
+            opt(d.chi2_p),
+            d.missing_baseline * 100.0,
+            d.missing_current * 100.0,
+            d.largest_shift
+        );
+    }
 }

@@ -91,6 +91,9 @@ pub struct GenSpec {
     pub invalid_rate: f64,
     /// A string planted in prompts and responses (privacy tests look for it afterwards).
     pub marker: Option<String>,
+    /// Input-feature columns to add: this many numeric (`num_0`, …) and as many categorical
+    /// (`cat_0`, …); `drift` moves them too.
+    pub features: usize,
 }
 
 impl Default for GenSpec {
@@ -105,6 +108,7 @@ impl Default for GenSpec {
             interval_ms: 1000,
             invalid_rate: 0.0,
             marker: None,
+            features: 0,
         }
     }
 }
@@ -123,6 +127,9 @@ pub struct Row {
     pub region: &'static str,
     pub prompt: Option<String>,
     pub response: Option<String>,
+    /// Numeric then categorical feature values ([`GenSpec::features`] of each).
+    pub numeric: Vec<f64>,
+    pub categorical: Vec<&'static str>,
 }
 
 const GENDERS: [(&str, f64); 3] = [("female", 0.48), ("male", 0.48), ("nonbinary", 0.04)];
@@ -198,7 +205,10 @@ impl Generator {
                 (label, Some(p), Some(resp))
             }
         };
+        let (numeric, categorical) = features(r, s.features, s.drift);
         Row {
+            numeric,
+            categorical,
             ts,
             request_id: format!("r{}-{i:09}", s.seed),
             prediction,
@@ -212,6 +222,35 @@ impl Generator {
             response,
         }
     }
+}
+
+const CHANNELS: [(&str, f64); 5] = [
+    ("web", 0.4),
+    ("app", 0.3),
+    ("branch", 0.15),
+    ("phone", 0.1),
+    ("partner", 0.05),
+];
+
+/// Feature values: numeric `i` alternates a heavy-tailed amount (log-normal) and a
+/// normal score; drift scales the amounts up and moves the scores by `drift` σ. Categorical
+/// ones draw a channel, drift moving weight from "web" to "partner".
+fn features(r: &mut Rng, n: usize, drift: f64) -> (Vec<f64>, Vec<&'static str>) {
+    let numeric = (0..n)
+        .map(|i| {
+            let x = if i % 2 == 0 {
+                (3.0 + 0.3 * i as f64 + 0.8 * r.normal() + 0.5 * drift).exp()
+            } else {
+                10.0 * i as f64 + (1.0 + i as f64) * (r.normal() + drift)
+            };
+            (x * 100.0).round() / 100.0
+        })
+        .collect();
+    let mut weights = CHANNELS;
+    weights[0].1 -= 0.3 * drift;
+    weights[4].1 += 0.3 * drift;
+    let categorical = (0..n).map(|_| r.pick(&weights)).collect();
+    (numeric, categorical)
 }
 
 /// Support-assistant text: answers, escalations, refusals, and (more with drift) PII leaks.
@@ -324,6 +363,12 @@ pub fn write_text(g: Generator, format: OutFormat, out: &mut dyn Write) -> anyho
                         json_str(r)
                     )?;
                 }
+                for (i, x) in row.numeric.iter().enumerate() {
+                    write!(out, ",\"num_{i}\":{x}")?;
+                }
+                for (i, c) in row.categorical.iter().enumerate() {
+                    write!(out, ",\"cat_{i}\":\"{c}\"")?;
+                }
                 writeln!(out, "}}")?;
             }
         }
@@ -343,6 +388,10 @@ pub fn write_text(g: Generator, format: OutFormat, out: &mut dyn Write) -> anyho
             if llm {
                 header.extend(["prompt", "response"]);
             }
+            let mut header: Vec<String> = header.into_iter().map(str::to_owned).collect();
+            let nf = g.spec().features;
+            header.extend((0..nf).map(|i| format!("num_{i}")));
+            header.extend((0..nf).map(|i| format!("cat_{i}")));
             w.write_record(&header)?;
             for row in g {
                 n += 1;
@@ -366,6 +415,8 @@ pub fn write_text(g: Generator, format: OutFormat, out: &mut dyn Write) -> anyho
                     rec.push(row.prompt.clone().unwrap_or_default());
                     rec.push(row.response.clone().unwrap_or_default());
                 }
+                rec.extend(row.numeric.iter().map(f64::to_string));
+                rec.extend(row.categorical.iter().map(|c| (*c).to_owned()));
                 w.write_record(&rec)?;
             }
             w.flush()?;
@@ -384,6 +435,9 @@ pub fn write_parquet(g: Generator, file: std::fs::File) -> anyhow::Result<u64> {
     use parquet::schema::parser::parse_message_type;
     use std::sync::Arc;
 
+    if g.spec().features > 0 {
+        bail!("feature columns are written to JSON Lines and CSV only");
+    }
     let llm = g.spec().style == Style::Llm;
     let text_cols = if llm {
         "REQUIRED BYTE_ARRAY prompt (UTF8); REQUIRED BYTE_ARRAY response (UTF8);"
