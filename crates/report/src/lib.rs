@@ -94,6 +94,24 @@ pub struct Passive {
     pub min_group_size: u64,
     /// Key metrics, baseline beside current.
     pub metrics: Vec<MetricRow>,
+    /// Input features compared with the baseline, most drifted first.
+    pub features: Vec<FeatureRow>,
+}
+
+/// One input feature's drift.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeatureRow {
+    pub name: String,
+    /// `numeric` or `categorical`.
+    pub kind: String,
+    pub psi: f64,
+    pub js: f64,
+    /// Numeric only.
+    pub ks: Option<f64>,
+    pub wasserstein_norm: Option<f64>,
+    /// The test's p-value before Holm's correction.
+    pub p_value: Option<f64>,
+    pub largest_shift: String,
 }
 
 /// The distribution aggregates of one profile.
@@ -212,6 +230,35 @@ pub(crate) fn num(v: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_get_a_chart_and_an_escaped_table() {
+        let r = Report {
+            content: Content::Passive(Box::new(Passive {
+                current: Some(Distribution {
+                    n: 10,
+                    labels: vec![("a".into(), 10)],
+                    ..Distribution::default()
+                }),
+                features: vec![FeatureRow {
+                    name: "<amount>".into(),
+                    kind: "numeric".into(),
+                    psi: 0.31,
+                    js: 0.2,
+                    ks: Some(0.18),
+                    wasserstein_norm: Some(0.4),
+                    p_value: Some(1e-9),
+                    largest_shift: "median 1 → 2".into(),
+                }],
+                ..Passive::default()
+            })),
+            ..Report::default()
+        };
+        let html = render(&r);
+        assert!(html.contains("Most drifted input features"), "{html}");
+        assert!(html.contains("&lt;amount&gt;") && !html.contains("<amount>"));
+        assert!(html.contains("0.310") && html.contains("0.180"));
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

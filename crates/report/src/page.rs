@@ -374,6 +374,8 @@ fn passive(out: &mut String, p: &Passive) {
     }
     out.push_str("</figure>");
 
+    features(out, &p.features);
+
     if !p.metrics.is_empty() {
         out.push_str("<h3>Key metrics</h3><table><thead><tr><th>Metric</th><th>Baseline</th><th>Current</th></tr></thead><tbody>");
         for m in &p.metrics {
@@ -494,4 +496,45 @@ fn thresholds(out: &mut String, r: &Report) {
         );
     }
     out.push_str("</tbody></table></section>");
+}
+
+/// Most drifted features shown (the rest are in the table under the chart).
+const TOP_FEATURES: usize = 10;
+
+fn features(out: &mut String, rows: &[crate::FeatureRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("<figure><h3>Most drifted input features (PSI)</h3>");
+    let top = &rows[..rows.len().min(TOP_FEATURES)];
+    let names: Vec<String> = top.iter().map(|f| f.name.clone()).collect();
+    out.push_str(&chart::grouped_bars(
+        "Most drifted input features (PSI)",
+        "PSI against the baseline",
+        &names,
+        &[Series {
+            name: "PSI",
+            color: CURRENT_COLOR,
+            values: top.iter().map(|f| f.psi).collect(),
+        }],
+    ));
+    out.push_str("<figcaption>Population stability index of each input feature against the baseline (numeric: on the baseline's deciles; categorical: on its categories). Around 0.1 is a moderate shift, above 0.25 a large one; a finding also needs the feature's test to reject after Holm's correction.</figcaption></figure>");
+    out.push_str("<table><thead><tr><th>Feature</th><th>Kind</th><th>PSI</th><th>JS</th><th>KS</th><th>Wasserstein (σ)</th><th>p</th><th>Largest shift</th></tr></thead><tbody>");
+    let num = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |x| format!("{x:.3}"));
+    for f in rows {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.name),
+            escape(&f.kind),
+            f.psi,
+            f.js,
+            num(f.ks),
+            num(f.wasserstein_norm),
+            f.p_value
+                .map_or_else(|| "–".to_owned(), |p| format!("{p:.2e}")),
+            escape(&f.largest_shift)
+        );
+    }
+    out.push_str("</tbody></table>");
 }

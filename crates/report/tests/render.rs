@@ -101,6 +101,23 @@ fn passive_report() -> Report {
                     current: Some(0.7),
                 },
             ],
+            features: [
+                ("amount", "numeric", 0.42),
+                ("channel", "categorical", 0.12),
+                ("age", "numeric", 0.01),
+            ]
+            .into_iter()
+            .map(|(name, kind, psi)| audit_report::FeatureRow {
+                name: name.into(),
+                kind: kind.into(),
+                psi,
+                js: psi / 2.0,
+                ks: (kind == "numeric").then_some(psi / 3.0),
+                wasserstein_norm: (kind == "numeric").then_some(psi),
+                p_value: Some(1e-6),
+                largest_shift: "median 120 → 180".into(),
+            })
+            .collect(),
         })),
         history: vec![
             HistoryPoint {
@@ -165,9 +182,9 @@ fn passive_report_is_escaped_self_contained_and_balanced() {
     assert!(!html.contains(EVIL));
     assert_self_contained(&html);
     assert_balanced(&html);
-    // Each SVG on its own is well formed, and there are four charts.
+    // Each SVG on its own is well formed, and there are five charts.
     let svgs: Vec<&str> = html.split("<svg").skip(1).collect();
-    assert_eq!(svgs.len(), 4, "label, confidence, one attribute, history");
+    assert_eq!(svgs.len(), 5, "label, confidence, one attribute, features, history");
     for s in svgs {
         let end = s.find("</svg>").unwrap();
         assert_balanced(&format!("<svg{}</svg>", &s[..end]));

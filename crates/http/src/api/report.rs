@@ -155,11 +155,13 @@ fn load(c: &mut AnyConnection, caller: &Caller, id: &str) -> Result<Report, Stor
                 Some(b) => stored_profile(c, b)?,
                 None => None,
             };
-            Content::Passive(Box::new(passive_of(
+            let mut passive = passive_of(
                 current.as_ref(),
                 baseline.as_ref(),
                 thresholds.min_group_size,
-            )))
+            );
+            passive.features = features_of(summary.as_ref().map(|s| &s.metrics));
+            Content::Passive(Box::new(passive))
         }
     };
     let history = history_of(c, &run)?;
@@ -293,7 +295,40 @@ fn passive_of(
         attributes,
         min_group_size,
         metrics,
+        features: Vec::new(),
     }
+}
+
+/// The features of the run's comparison (`statistics.features` of its summary), most drifted
+/// first.
+fn features_of(metrics: Option<&Value>) -> Vec<audit_report::FeatureRow> {
+    let Some(Value::Object(all)) = metrics.and_then(|m| m.pointer("/statistics/features")) else {
+        return Vec::new();
+    };
+    let f64_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64);
+    let mut rows: Vec<audit_report::FeatureRow> = all
+        .iter()
+        .map(|(name, f)| audit_report::FeatureRow {
+            name: name.clone(),
+            kind: f
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            psi: f64_of(f, "psi").unwrap_or(0.0),
+            js: f64_of(f, "js").unwrap_or(0.0),
+            ks: f64_of(f, "ks"),
+            wasserstein_norm: f64_of(f, "wasserstein_norm"),
+            p_value: f64_of(f, "chi2_p"),
+            largest_shift: f
+                .get("largest_shift")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.psi.total_cmp(&a.psi));
+    rows
 }
 
 fn active_of(evidence: Option<&Value>) -> Active {
