@@ -79,21 +79,37 @@ impl Tally {
     }
 }
 
-fn mapping(gt: bool) -> FieldMapping {
-    FieldMapping {
+fn mapping(gt: bool, features: bool) -> FieldMapping {
+    let mut m = FieldMapping {
         confidence: Some("confidence".into()),
         outcome: Some("outcome".into()),
         ground_truth: gt.then(|| "actual".into()),
         protected: vec!["group".into()],
         ..FieldMapping::new("prediction")
+    };
+    if features {
+        m.features.numeric = (0..shapes::FEATURES).map(|i| format!("num_{i}")).collect();
+        m.features.categorical = (0..shapes::FEATURES).map(|i| format!("cat_{i}")).collect();
     }
+    m
 }
 
 fn window(p: &Population, rows: u64, rng: &mut SmallRng) -> audit_domain::Profile {
-    let m = mapping(p.ground_truth.is_some());
+    let m = mapping(p.ground_truth.is_some(), p.features.is_some());
     let mut b = ProfileBuilder::new(&m);
     let mut rec = Record::default();
+    let (mut numeric, mut categorical) = (Vec::new(), Vec::new());
     for _ in 0..rows {
+        p.features(rng, &mut numeric, &mut categorical);
+        rec.numeric.clear();
+        rec.numeric.extend(
+            numeric
+                .iter()
+                .map(|x| audit_domain::FeatureValue::Number(*x)),
+        );
+        rec.categorical.clear();
+        rec.categorical
+            .extend(categorical.iter().map(|c| Cow::Borrowed(*c)));
         let (label, confidence, outcome, actual, group) = p.row(rng);
         rec.prediction = Cow::Borrowed(label);
         rec.confidence = Some(confidence);

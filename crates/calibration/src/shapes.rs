@@ -14,6 +14,42 @@ pub struct Population {
     pub groups: Vec<(&'static str, f64, f64, f64)>,
     /// Share of actual positives, when ground truth is recorded.
     pub ground_truth: Option<f64>,
+    /// Input features: `Some(shift)` adds ten numeric (five log-normal, five normal) and ten
+    /// categorical features, moved by `shift` standard deviations (categories: `0.3·shift` of
+    /// the first category's share moves to the last).
+    pub features: Option<f64>,
+}
+
+/// Numeric and categorical features of each window with features.
+pub const FEATURES: usize = 10;
+const CHANNELS: [(&str, f64); 5] = [("a", 0.4), ("b", 0.3), ("c", 0.15), ("d", 0.1), ("e", 0.05)];
+
+impl Population {
+    /// One row's feature values (`FEATURES` numeric, `FEATURES` categorical).
+    pub fn features<R: Rng>(
+        &self,
+        rng: &mut R,
+        numeric: &mut Vec<f64>,
+        categorical: &mut Vec<&'static str>,
+    ) {
+        numeric.clear();
+        categorical.clear();
+        let Some(shift) = self.features else { return };
+        for i in 0..FEATURES {
+            let z: f64 = rand_distr::StandardNormal.sample(rng);
+            numeric.push(if i % 2 == 0 {
+                (3.0 + 0.8 * (z + shift)).exp()
+            } else {
+                10.0 * i as f64 + (1.0 + i as f64) * (z + shift)
+            });
+        }
+        let mut w = CHANNELS;
+        w[0].1 -= 0.3 * shift * w[0].1;
+        w[4].1 += 0.3 * shift * CHANNELS[0].1;
+        for _ in 0..FEATURES {
+            categorical.push(*pick(rng, &w));
+        }
+    }
 }
 
 /// A benchmark case: what the baseline and current windows are drawn from, how the
@@ -53,6 +89,7 @@ fn plain(groups: Vec<(&'static str, f64, f64, f64)>, gt: Option<f64>) -> Populat
         confidence: beta(5.0, 2.0),
         groups,
         ground_truth: gt,
+        features: None,
     }
 }
 
@@ -98,6 +135,7 @@ pub fn all() -> Vec<Shape> {
         confidence: beta(12.0, 1.5),
         groups: four_small.clone(),
         ground_truth: Some(0.3),
+        features: None,
     };
     let parity = vec![("a", 0.5, 0.6, 0.6), ("b", 0.5, 0.6, 0.6)];
     let gap = vec![("a", 0.5, 0.6, 0.6), ("b", 0.5, 0.4, 0.4)];
@@ -189,6 +227,29 @@ pub fn all() -> Vec<Shape> {
             current: plain(gap, None),
             baseline_factor: 1,
             target: Some(vec!["bias.disparate_impact", "bias.dpd_increase"]),
+        },
+        same(
+            "features unchanged",
+            "20 input features (10 numeric, 5 of them heavy-tailed; 10 categorical), one population",
+            Population {
+                features: Some(0.0),
+                ..plain(vec![("a", 0.5, 0.6, 0.6), ("b", 0.5, 0.6, 0.6)], None)
+            },
+            1,
+        ),
+        Shape {
+            name: "features shifted 0.6 σ",
+            about: "the same 20 features, every one moved by 0.6 σ (categories: 7 % of rows from the first category to the last)",
+            baseline: Population {
+                features: Some(0.0),
+                ..plain(vec![("a", 0.5, 0.6, 0.6), ("b", 0.5, 0.6, 0.6)], None)
+            },
+            current: Population {
+                features: Some(0.6),
+                ..plain(vec![("a", 0.5, 0.6, 0.6), ("b", 0.5, 0.6, 0.6)], None)
+            },
+            baseline_factor: 1,
+            target: Some(vec!["drift.feature_psi", "drift.feature_js"]),
         },
         Shape {
             name: "selection ratio 0.67 (high rates)",

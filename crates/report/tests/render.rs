@@ -184,7 +184,11 @@ fn passive_report_is_escaped_self_contained_and_balanced() {
     assert_balanced(&html);
     // Each SVG on its own is well formed, and there are five charts.
     let svgs: Vec<&str> = html.split("<svg").skip(1).collect();
-    assert_eq!(svgs.len(), 5, "label, confidence, one attribute, features, history");
+    assert_eq!(
+        svgs.len(),
+        5,
+        "label, confidence, one attribute, features, history"
+    );
     for s in svgs {
         let end = s.find("</svg>").unwrap();
         assert_balanced(&format!("<svg{}</svg>", &s[..end]));
