@@ -81,6 +81,28 @@ done
 time_case "audit jsonl (baseline + current files)" "$((2 * n0))" \
   "$AUDITOR" audit -q --baseline "$DATA/ref_${n0}.jsonl" --current "$DATA/cur_${n0}.jsonl"
 
+# Twenty input features (10 numeric, 10 categorical): the same two files audited with a mapping
+# that ignores the feature columns and with one that names them all.
+gen "$DATA/feat_ref_${n0}.jsonl" "$n0" 2 --features 10
+gen "$DATA/feat_cur_${n0}.jsonl" "$n0" 3 --features 10 --drift 0.2
+base_map="$DATA/mapping_plain.toml"; feat_map="$DATA/mapping_features.toml"
+cat >"$base_map" <<'TOML'
+prediction = "prediction"
+confidence = "confidence"
+outcome = "outcome"
+ground_truth = "actual"
+protected = ["gender", "age_band"]
+timestamp = "ts"
+TOML
+{ cat "$base_map"; echo "[features]";
+  echo "numeric = [$(seq -s, 0 9 | sed 's/[0-9]\+/"num_&"/g')]";
+  echo "categorical = [$(seq -s, 0 9 | sed 's/[0-9]\+/"cat_&"/g')]"; } >"$feat_map"
+for m in plain features; do
+  time_case "audit jsonl, 20 feature columns, mapping: $m" "$((2 * n0))" \
+    "$AUDITOR" audit -q -m "$DATA/mapping_$m.toml" --baseline "$DATA/feat_ref_${n0}.jsonl" \
+    --current "$DATA/feat_cur_${n0}.jsonl"
+done
+
 echo
 echo "$(nproc) cores; $("$AUDITOR" --version); median of $BENCH_RUNS runs"
 echo
