@@ -187,6 +187,10 @@ pub struct GenArgs {
     /// A marker string planted in LLM prompts and responses.
     #[arg(long)]
     pub marker: Option<String>,
+    /// LLM style: longer multilingual prompts and responses (accents, CJK, emoji), some prompts
+    /// holding the user's own contact details.
+    #[arg(long)]
+    pub non_ascii: bool,
     /// Output file (default: standard output; required for Parquet). A `.gz` name is gzip-compressed.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -401,6 +405,7 @@ fn run_gen(args: &GenArgs) -> anyhow::Result<ExitCode> {
         interval_ms: args.interval_ms,
         invalid_rate: args.invalid_rate,
         marker: args.marker.clone(),
+        non_ascii: args.non_ascii,
     };
     let g = Generator::new(spec);
     let format = match args.format {

@@ -101,6 +101,7 @@ impl Feed {
             interval_ms: (period.num_milliseconds() / rows as i64).max(1),
             invalid_rate: self.invalid_rate,
             marker: None,
+            non_ascii: false,
         };
         // Written beside the root and renamed in, so a reader never sees half a file.
         let staging = root.with_extension("staging");
