@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Engine benchmark: generate prediction logs with `auditor gen-evidence`, then time
-# `auditor profile` (and one `auditor audit`) under /usr/bin/time -v, reporting wall time,
-# rows/s and peak RSS as a markdown table. Not a test: run it by hand on a quiet machine.
+# `auditor profile` (and `auditor audit` of ML and of LLM logs) under /usr/bin/time -v,
+# reporting wall time, rows/s and peak RSS as a markdown table. Not a test: run it by hand on
+# a quiet machine.
 #
 # Usage: bench/engine.sh [SIZE...]          (default: 1000000 10000000)
 #
@@ -10,6 +11,9 @@
 #   BENCH_RUNS    timed runs per case; the median is reported (default 3)
 #   BENCH_FORMATS formats to time (default "jsonl csv")
 #   AUDITOR       the binary (default: target/release/auditor, built if missing)
+#   BENCH_LLM     1 (default) to time the LLM-text case: two SIZE[0]-row LLM request logs
+#                 (about 550 bytes a row, multilingual prompts and responses) audited with and
+#                 without the README's [text] mapping; 0 to skip it
 #
 # The data is deterministic (fixed seeds), so bench/peers.sh can run whylogs and Evidently
 # on exactly the same files: bench/peers.sh "$BENCH_DIR/data" 1000000
@@ -47,6 +51,17 @@ for n in "${SIZES[@]}"; do
 done
 n0="${SIZES[0]}"
 gen "$DATA/ref_${n0}.jsonl" "$n0" 2 --drift 0.3 --bias 0.2
+BENCH_LLM="${BENCH_LLM:-1}"
+if [ "$BENCH_LLM" = 1 ]; then
+  gen "$DATA/llm_ref_${n0}.jsonl" "$n0" 2 --style llm --non-ascii --drift 0.3
+  gen "$DATA/llm_cur_${n0}.jsonl" "$n0" 1 --style llm --non-ascii
+  # The conventional mapping, once as is and once with the README's [text] section.
+  printf '%s\n' 'prediction = "prediction"' 'confidence = "confidence"' 'outcome = "outcome"' \
+    'ground_truth = "actual"' 'protected = ["gender", "age_band"]' 'timestamp = "ts"' \
+    >"$BENCH_DIR/llm_plain.toml"
+  { cat "$BENCH_DIR/llm_plain.toml"; printf '%s\n' '[text]' 'prompt = "prompt"' 'response = "response"'; } \
+    >"$BENCH_DIR/llm_text.toml"
+fi
 
 # time_case NAME ROWS CMD...: median wall time and max RSS over BENCH_RUNS runs.
 rows_out=()
@@ -80,6 +95,14 @@ for n in "${SIZES[@]}"; do
 done
 time_case "audit jsonl (baseline + current files)" "$((2 * n0))" \
   "$AUDITOR" audit -q --baseline "$DATA/ref_${n0}.jsonl" --current "$DATA/cur_${n0}.jsonl"
+if [ "$BENCH_LLM" = 1 ]; then
+  for m in plain text; do
+    case "$m" in plain) what="no text mapping" ;; *) what="[text] mapping" ;; esac
+    time_case "audit llm jsonl ($what)" "$((2 * n0))" \
+      "$AUDITOR" audit -q -m "$BENCH_DIR/llm_${m}.toml" \
+      --baseline "$DATA/llm_ref_${n0}.jsonl" --current "$DATA/llm_cur_${n0}.jsonl"
+  done
+fi
 
 # Twenty input features (10 numeric, 10 categorical): the same two files audited with a mapping
 # that ignores the feature columns and with one that names them all.

@@ -29,6 +29,7 @@ fn metrics() -> ProfileMetrics {
         invalid_row_ratio: 0.0196,
         refusal_rate: Some(0.1),
         pii_leak_rate: BTreeMap::from([("email".to_owned(), 0.02)]),
+        prompt_pii_rate: BTreeMap::from([("phone".to_owned(), 0.5)]),
     }
 }
 

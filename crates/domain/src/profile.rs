@@ -293,6 +293,17 @@ pub struct TextStats {
     pub response_length: Moments,
     /// Rows with a non-empty prompt.
     pub prompts: u64,
+    /// Prompts scanned for PII: the denominator of [`TextStats::prompt_pii_rate`]. Profiles
+    /// written before prompts were scanned read as 0 here, so their prompt rate is unknown
+    /// rather than zero, and merging them with newer ones stays exact.
+    #[serde(default)]
+    pub prompts_scanned: u64,
+    /// Prompts containing at least one match, per PII kind: what users sent, not a leak.
+    #[serde(default)]
+    pub pii_prompts: BTreeMap<String, u64>,
+    /// Prompts containing any PII kind.
+    #[serde(default)]
+    pub any_pii_prompts: u64,
 }
 
 impl TextStats {
@@ -312,22 +323,37 @@ impl TextStats {
         }
         self.response_length.merge_from(&o.response_length);
         self.prompts += o.prompts;
+        self.prompts_scanned += o.prompts_scanned;
+        for (k, v) in &o.pii_prompts {
+            *self.pii_prompts.entry(k.clone()).or_default() += v;
+        }
+        self.any_pii_prompts += o.any_pii_prompts;
     }
 
     pub fn refusal_rate(&self) -> Option<f64> {
         (self.responses > 0).then(|| self.refusals as f64 / self.responses as f64)
     }
 
-    /// Share of responses that contain each PII kind.
+    /// Share of responses that contain each PII kind: the model leaking it.
     pub fn pii_leak_rate(&self) -> BTreeMap<String, f64> {
-        if self.responses == 0 {
-            return BTreeMap::new();
-        }
-        self.pii_responses
-            .iter()
-            .map(|(k, v)| (k.clone(), *v as f64 / self.responses as f64))
-            .collect()
+        shares(&self.pii_responses, self.responses)
     }
+
+    /// Share of scanned prompts that contain each PII kind: users sending it. Reported, never
+    /// judged as a leak.
+    pub fn prompt_pii_rate(&self) -> BTreeMap<String, f64> {
+        shares(&self.pii_prompts, self.prompts_scanned)
+    }
+}
+
+fn shares(counts: &BTreeMap<String, u64>, of: u64) -> BTreeMap<String, f64> {
+    if of == 0 {
+        return BTreeMap::new();
+    }
+    counts
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as f64 / of as f64))
+        .collect()
 }
 
 /// Every aggregate of one body of evidence.
@@ -410,8 +436,12 @@ pub struct ProfileMetrics {
     pub invalid_row_ratio: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal_rate: Option<f64>,
+    /// PII kind → share of responses containing it (the model leaking it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pii_leak_rate: BTreeMap<String, f64>,
+    /// PII kind → share of prompts containing it (users sending it): reported, not a finding.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompt_pii_rate: BTreeMap<String, f64>,
 }
 
 impl Profile {
@@ -549,6 +579,11 @@ impl Profile {
                 .as_ref()
                 .map(TextStats::pii_leak_rate)
                 .unwrap_or_default(),
+            prompt_pii_rate: self
+                .text
+                .as_ref()
+                .map(TextStats::prompt_pii_rate)
+                .unwrap_or_default(),
         }
     }
 
@@ -588,6 +623,31 @@ pub enum ProfileError {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn text_stats_from_before_prompt_pii_still_read() {
+        // A profile's text section as written before prompts were scanned for PII.
+        let old = r#"{"responses":4,"refusals":1,"pii_responses":{"email":2},"any_pii_responses":2,
+            "response_length_histogram":[4,0,0,0,0,0,0],"response_length":{"count":4,"mean":9.5,"m2":1.0},
+            "prompts":4}"#;
+        let t: TextStats = match serde_json::from_str(old) {
+            Ok(t) => t,
+            Err(e) => panic!("old text stats must read: {e}"),
+        };
+        assert_eq!((t.prompts, t.prompts_scanned, t.any_pii_prompts), (4, 0, 0));
+        assert_eq!(t.pii_leak_rate().get("email"), Some(&0.5));
+        assert!(t.prompt_pii_rate().is_empty(), "unknown, not zero");
+        let mut merged = t.clone();
+        let new = TextStats {
+            prompts: 2,
+            prompts_scanned: 2,
+            pii_prompts: BTreeMap::from([("card_number".to_owned(), 1)]),
+            any_pii_prompts: 1,
+            ..TextStats::default()
+        };
+        merged.merge_from(&new);
+        assert_eq!(merged.prompt_pii_rate().get("card_number"), Some(&0.5));
+    }
 
     #[test]
     fn confidence_bins_follow_the_design() {

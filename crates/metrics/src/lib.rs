@@ -293,4 +293,61 @@ mod tests {
             assert_same(&merged, &build(&all))?;
         }
     }
+
+    /// Pieces of prompts and responses: PII of each kind, refusals, plain and non-ASCII text.
+    const TEXTS: [&str; 10] = [
+        "",
+        "Thanks! 谢谢 🙏",
+        "mail jane.doe@example.com",
+        "カード4111 1111 1111 1111です",
+        "call (415) 555-0132 or AKIAIOSFODNN7EXAMPLE",
+        "ssn 123-45-6789",
+        "I'm sorry, but I can't help with that.",
+        "I cannot provide that — désolé",
+        "Here is the summary you asked for.",
+        "password: 'abcdEFGH1234ijkl'",
+    ];
+
+    fn build_text(rows: &[(usize, usize)]) -> Profile {
+        let mut m = FieldMapping::new("p");
+        m.text.prompt = Some("prompt".into());
+        m.text.response = Some("response".into());
+        let recs: Vec<Record<'static>> = rows
+            .iter()
+            .map(|(p, r)| Record {
+                prediction: Cow::Borrowed("x"),
+                prompt: Some(Cow::Borrowed(TEXTS[*p])),
+                response: Some(Cow::Borrowed(TEXTS[*r])),
+                ..Record::default()
+            })
+            .collect();
+        ProfileBuilder::profile_of(&m, recs.iter())
+    }
+
+    fn arb_text_rows() -> impl Strategy<Value = Vec<(usize, usize)>> {
+        proptest::collection::vec((0..TEXTS.len(), 0..TEXTS.len()), 0..60)
+    }
+
+    proptest! {
+        // Text stats, prompt and response PII included, merge exactly too.
+        #[test]
+        fn text_merge_equals_profile_of_union(a in arb_text_rows(), b in arb_text_rows()) {
+            let mut merged = build_text(&a);
+            merged.merge_from(&build_text(&b)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut all = a.clone();
+            all.extend_from_slice(&b);
+            let whole = build_text(&all);
+            let (Some(mut m), Some(mut w)) = (merged.text, whole.text) else {
+                return Err(TestCaseError::fail("text stats missing"));
+            };
+            prop_assert!((m.response_length.m2 - w.response_length.m2).abs() < 1e-6);
+            prop_assert!((m.response_length.mean - w.response_length.mean).abs() < 1e-9);
+            // The moments are merged in floating point; every count must be exact.
+            m.response_length = w.response_length;
+            prop_assert_eq!(&m, &w);
+            prop_assert_eq!(m.prompts_scanned, all.iter().filter(|(p, _)| *p != 0).count() as u64);
+            w.pii_prompts.clear();
+            prop_assert_eq!(w.pii_leak_rate(), m.pii_leak_rate());
+        }
+    }
 }

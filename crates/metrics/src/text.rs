@@ -1,8 +1,10 @@
-//! In-memory analysis of LLM text fields: refusals, PII kinds, response length.
-//! Only counts leave this module; the text is borrowed for the call and never copied.
+//! In-memory analysis of LLM text fields: refusals, PII kinds (in prompts and in responses),
+//! response length. Only counts leave this module; the text is borrowed for the call and never
+//! copied.
 
 use audit_domain::{RESPONSE_LENGTH_EDGES, TextStats};
-use regex::{Regex, RegexSet};
+use regex::Regex;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// PII kinds, in the order of [`PII_PATTERNS`].
@@ -20,12 +22,55 @@ const PII_PATTERNS: [&str; 5] = [
     ),
 ];
 
-static PII_SET: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new(PII_PATTERNS).expect("PII patterns are valid regexes"));
-static CARD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(PII_PATTERNS[2]).expect("card pattern is a valid regex"));
-static NATIONAL_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(PII_PATTERNS[3]).expect("national id pattern is a valid regex"));
+/// The patterns as compiled. Word boundaries are ASCII (`(?-u:\b)`) and digits ASCII
+/// (`(?-u:\d)`), for two reasons:
+/// - Speed: a Unicode `\b` stops the regex crate's lazy DFA at the first non-ASCII byte and
+///   falls back to the PikeVM, about 100× slower on text such as "… 谢谢！🙏" (docs/benchmarks.md).
+/// - Detection: the boundary is there to keep a match from being part of a longer ASCII token
+///   (`x4111…`, `askAKIA…`). With Unicode boundaries a number glued to CJK or accented text
+///   ("番号は(415) 555-0199です") was missed, because `で` counts as a word character. The PII
+///   formats themselves are ASCII (Luhn reads ASCII digits), so a non-ASCII letter next to
+///   one is a separator, as a space is.
+///
+/// On ASCII text both forms match the same strings (a test checks this against the originals).
+fn ascii_pattern(p: &str) -> String {
+    p.replace(r"\b", r"(?-u:\b)").replace(r"\d", r"(?-u:\d)")
+}
+
+/// One regex per kind rather than a `RegexSet`: each can stop at its first match, use its own
+/// literal prefilter (`@` for email, key prefixes for secrets), and be skipped outright by
+/// [`MIN_DIGITS`].
+static PII: LazyLock<[Regex; 5]> = LazyLock::new(|| {
+    PII_PATTERNS.map(|p| Regex::new(&ascii_pattern(p)).expect("PII patterns are valid regexes"))
+});
+
+/// Fewest ASCII digits any match of each kind holds (phone: `+1 2 34 56`; card: 13; national
+/// id: a UK NINO's 6). Counting digits is one cheap pass; most text has too few, and then the
+/// three digit-shaped regexes need not run at all.
+const MIN_DIGITS: [u32; 5] = [0, 6, 13, 6, 0];
+
+/// The PII kinds found in one text: bit `i` is [`PII_KINDS`]`[i]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PiiMask(u8);
+
+impl PiiMask {
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn contains(self, kind: usize) -> bool {
+        self.0 & (1 << kind) != 0
+    }
+
+    /// The kinds found, in the order of [`PII_KINDS`].
+    pub fn kinds(self) -> impl Iterator<Item = &'static str> {
+        PII_KINDS
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.contains(*i))
+            .map(|(_, k)| *k)
+    }
+}
 
 /// A digit group that continues past the match (`1234 5678 9012 3456` is a card, not an id).
 fn part_of_longer_number(text: &str, start: usize, end: usize) -> bool {
@@ -33,8 +78,12 @@ fn part_of_longer_number(text: &str, start: usize, end: usize) -> bool {
         let mut c = s.chars();
         matches!((c.next(), c.next()), (Some(' ' | '-'), Some(d)) if d.is_ascii_digit())
     };
-    let before: String = text[..start].chars().rev().take(2).collect();
-    continues(&text[end..]) || continues(&before)
+    let mut before = text[..start].chars().rev();
+    let separator_then_digit = matches!(
+        (before.next(), before.next()),
+        (Some(' ' | '-'), Some(d)) if d.is_ascii_digit()
+    );
+    continues(&text[end..]) || separator_then_digit
 }
 
 /// Phrases that open a refusal. Topic words such as "ethical" are deliberately absent: a
@@ -48,8 +97,49 @@ const REFUSAL_PATTERN: &str = concat!(
     r"|as\s+an\s+ai(?:\s+language\s+model)?,?\s+i\s+(?:can(?:'|’)?t|cannot|am\s+not\s+able))"
 );
 
-static REFUSAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(REFUSAL_PATTERN).expect("refusal pattern is a valid regex"));
+/// The refusal pattern as compiled for the common case: ASCII case-insensitivity, word
+/// boundaries and whitespace (`(?i-u)`). A Unicode `\b` stops the regex crate's lazy DFA on
+/// non-ASCII text, and Unicode `(?i)` or `\s` keep it from using the pattern's literals as a
+/// prefilter: 2.5k instructions a response instead of 4–6.6k (docs/benchmarks.md). Unicode
+/// `(?i)` adds only `ſ` and the Kelvin sign to these English phrases.
+/// On ASCII text this matches exactly what [`REFUSAL_PATTERN`] matches (tested).
+static REFUSAL_ASCII: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&REFUSAL_PATTERN.replacen("(?i)", "(?i-u)", 1))
+        .expect("refusal pattern is a valid regex")
+});
+
+/// The same with Unicode whitespace, for the rare response whose opening holds a non-ASCII
+/// space (a no-break space between "I can't" and "help" is still a refusal).
+static REFUSAL_UNICODE_SPACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        &REFUSAL_PATTERN
+            .replacen("(?i)", "(?i-u)", 1)
+            .replace(r"\s", r"(?u:\s)"),
+    )
+    .expect("refusal pattern is a valid regex")
+});
+
+/// Whether `s` holds a non-ASCII White_Space character (what Unicode `\s` adds to ASCII's):
+/// U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+fn has_non_ascii_space(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_ascii() {
+        return false;
+    }
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let space_at = |i: usize| {
+        matches!(
+            (at(i), at(i + 1), at(i + 2)),
+            (0xC2, 0x85 | 0xA0, _)
+                | (0xE1, 0x9A, 0x80)
+                | (0xE2, 0x80, 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)
+                | (0xE2, 0x81, 0x9F)
+                | (0xE3, 0x80, 0x80)
+        )
+    };
+    memchr::memchr3_iter(0xC2, 0xE2, 0xE3, b).any(space_at)
+        || memchr::memchr_iter(0xE1, b).any(space_at)
+}
 
 /// Refusals are judged on the opening of a response, where models put them.
 const REFUSAL_WINDOW_BYTES: usize = 400;
@@ -67,7 +157,9 @@ fn head(s: &str, max: usize) -> &str {
 
 /// Whether a response refuses.
 pub fn is_refusal(response: &str) -> bool {
-    REFUSAL.is_match(head(response, REFUSAL_WINDOW_BYTES))
+    let head = head(response, REFUSAL_WINDOW_BYTES);
+    REFUSAL_ASCII.is_match(head)
+        || (has_non_ascii_space(head) && REFUSAL_UNICODE_SPACE.is_match(head))
 }
 
 /// Luhn checksum over the digits of `s` (separators ignored).
@@ -92,21 +184,51 @@ pub fn luhn_valid(s: &str) -> bool {
 }
 
 /// The PII kinds found in `text` (card numbers only when the Luhn check passes).
+pub fn pii_mask(text: &str) -> PiiMask {
+    // Written as a sum of 0/1 so that it compiles to vector code (a `filter().count()` did not).
+    let digits: u32 = text
+        .bytes()
+        .map(|b| u32::from(b.wrapping_sub(b'0') < 10))
+        .sum();
+    let mut mask = 0u8;
+    for (i, re) in PII.iter().enumerate() {
+        if digits < MIN_DIGITS[i] || (i == 0 && memchr::memchr(b'@', text.as_bytes()).is_none()) {
+            continue;
+        }
+        let found = match i {
+            2 => re.find_iter(text).any(|m| luhn_valid(m.as_str())),
+            3 => re
+                .find_iter(text)
+                .any(|m| !part_of_longer_number(text, m.start(), m.end())),
+            _ => re.is_match(text),
+        };
+        if found {
+            mask |= 1 << i;
+        }
+    }
+    PiiMask(mask)
+}
+
+/// The names of the PII kinds found in `text`, in the order of [`PII_KINDS`].
 pub fn pii_kinds(text: &str) -> Vec<&'static str> {
-    let matches = PII_SET.matches(text);
-    PII_KINDS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| matches.matched(*i))
-        .filter(|(i, _)| *i != 2 || CARD.find_iter(text).any(|m| luhn_valid(m.as_str())))
-        .filter(|(i, _)| {
-            *i != 3
-                || NATIONAL_ID
-                    .find_iter(text)
-                    .any(|m| !part_of_longer_number(text, m.start(), m.end()))
-        })
-        .map(|(_, k)| *k)
-        .collect()
+    pii_mask(text).kinds().collect()
+}
+
+/// Adds one text's kinds to per-kind counts and the any-kind count.
+fn count_pii(per_kind: &mut BTreeMap<String, u64>, any: &mut u64, mask: PiiMask) {
+    if mask.is_empty() {
+        return;
+    }
+    *any += 1;
+    for k in mask.kinds() {
+        // get_mut first: the key is allocated once per profile, not once per row.
+        match per_kind.get_mut(k) {
+            Some(n) => *n += 1,
+            None => {
+                per_kind.insert(k.to_owned(), 1);
+            }
+        }
+    }
 }
 
 fn length_bin(chars: usize) -> usize {
@@ -116,10 +238,17 @@ fn length_bin(chars: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Adds one row's text fields to the stats.
+/// Adds one row's text fields to the stats. PII is counted for prompts and responses apart:
+/// a user pasting a card number is not the model leaking one.
 pub fn observe(stats: &mut TextStats, prompt: Option<&str>, response: Option<&str>) {
-    if prompt.is_some_and(|p| !p.is_empty()) {
+    if let Some(prompt) = prompt.filter(|p| !p.is_empty()) {
         stats.prompts += 1;
+        stats.prompts_scanned += 1;
+        count_pii(
+            &mut stats.pii_prompts,
+            &mut stats.any_pii_prompts,
+            pii_mask(prompt),
+        );
     }
     let Some(response) = response.filter(|r| !r.is_empty()) else {
         return;
@@ -128,13 +257,11 @@ pub fn observe(stats: &mut TextStats, prompt: Option<&str>, response: Option<&st
     if is_refusal(response) {
         stats.refusals += 1;
     }
-    let kinds = pii_kinds(response);
-    if !kinds.is_empty() {
-        stats.any_pii_responses += 1;
-    }
-    for k in kinds {
-        *stats.pii_responses.entry(k.to_owned()).or_default() += 1;
-    }
+    count_pii(
+        &mut stats.pii_responses,
+        &mut stats.any_pii_responses,
+        pii_mask(response),
+    );
     let chars = response.chars().count();
     stats.response_length_histogram[length_bin(chars)] += 1;
     stats.response_length.push(chars as f64);
@@ -142,7 +269,10 @@ pub fn observe(stats: &mut TextStats, prompt: Option<&str>, response: Option<&st
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::prelude::*;
+    use regex::RegexSet;
 
     #[test]
     fn refusals_and_the_ethics_false_positive() {
@@ -186,5 +316,180 @@ mod tests {
         );
         assert_eq!(s.pii_responses.get("email"), Some(&1));
         assert_eq!(s.response_length_histogram[0], 2);
+    }
+
+    #[test]
+    fn pii_next_to_non_ascii_text_is_found() {
+        let cases: [(&str, &[&str]); 16] = [
+            ("请联系jane.doe@example.com谢谢", &["email"]),
+            ("Écrivez à josé.garcía@example.com, merci 🙏", &["email"]),
+            ("私の電話番号は(415) 555-0132です", &["phone"]),
+            ("Tél : +44 20 7946 0958 — merci", &["phone"]),
+            ("カード番号4111 1111 1111 1111で支払い", &["card_number"]),
+            ("Karte: 4111-1111-1111-1111 ✓ danke schön", &["card_number"]),
+            (
+                "社会保障番号123-45-6789を確認してください",
+                &["national_id"],
+            ),
+            ("N° AB 12 34 56 C, très bien", &["national_id"]),
+            ("Aadhaar: 1234 5678 9012 ✅", &["national_id"]),
+            ("鍵はAKIAIOSFODNN7EXAMPLEです", &["secret"]),
+            ("🔑sk-abcdefghijklmnopqrstuvwx", &["secret"]),
+            ("mot de passe — password: 'abcdEFGH1234ijkl' ✓", &["secret"]),
+            ("注文番号は4111 1111 1111 1112です", &[]),
+            ("Le rendez-vous est le 2026-03-01 à 10h30 😊", &[]),
+            ("Спасибо! Ваш заказ №12345 отправлен.", &[]),
+            ("カード 1234 5678 9012 3456 7890 は無効", &[]),
+        ];
+        for (text, kinds) in cases {
+            assert_eq!(pii_kinds(text), kinds, "{text}");
+        }
+    }
+
+    #[test]
+    fn refusals_next_to_non_ascii_text() {
+        assert!(is_refusal(
+            "申し訳ありません。I'm sorry, but I can’t help with that."
+        ));
+        assert!(is_refusal("Désolé — I cannot\u{a0}provide that."));
+        assert!(is_refusal("I\u{3000}can't help with that."));
+        assert!(is_refusal("I can't\u{2009}help — désolé."));
+        assert!(!is_refusal("Claro, aquí está: I can help with that. 😊"));
+    }
+
+    /// The patterns as they were before word boundaries and digits became ASCII: the
+    /// reference the compiled patterns must agree with on ASCII text.
+    fn unicode_pii_kinds(text: &str) -> Vec<&'static str> {
+        static SET: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(PII_PATTERNS).unwrap());
+        static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(PII_PATTERNS[2]).unwrap());
+        static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(PII_PATTERNS[3]).unwrap());
+        let m = SET.matches(text);
+        PII_KINDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| m.matched(*i))
+            .filter(|(i, _)| *i != 2 || CARD.find_iter(text).any(|m| luhn_valid(m.as_str())))
+            .filter(|(i, _)| {
+                *i != 3
+                    || ID
+                        .find_iter(text)
+                        .any(|m| !part_of_longer_number(text, m.start(), m.end()))
+            })
+            .map(|(_, k)| *k)
+            .collect()
+    }
+
+    #[test]
+    fn non_ascii_spaces_are_found() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("é{c}—");
+            let expected = !c.is_ascii() && c.is_whitespace();
+            assert_eq!(has_non_ascii_space(&s), expected, "U+{:04X}", c as u32);
+        }
+    }
+
+    fn unicode_refusal(text: &str) -> bool {
+        static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(REFUSAL_PATTERN).unwrap());
+        RE.is_match(head(text, REFUSAL_WINDOW_BYTES))
+    }
+
+    /// ASCII text made of pieces of PII and refusals, so that near misses are common.
+    fn ascii_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "4111",
+            "1111",
+            "1234",
+            "5678",
+            "0",
+            "9",
+            " ",
+            "-",
+            ".",
+            "(415)",
+            "555",
+            "0132",
+            "+44",
+            "20",
+            "7946",
+            "0958",
+            "123",
+            "45",
+            "6789",
+            "AB",
+            "12",
+            "34",
+            "56",
+            "C",
+            "x",
+            "_",
+            "jane.doe",
+            "@",
+            "example",
+            ".com",
+            "AKIA",
+            "IOSFODNN7EXAMPLE",
+            "sk-",
+            "abcdefghijklmnopqrstuv",
+            "ghp_",
+            "xoxb-",
+            "AIza",
+            "api_key",
+            "Password",
+            "=",
+            ": ",
+            "'",
+            "I",
+            "i",
+            "can't",
+            "won't",
+            "cannot",
+            " help",
+            " provide",
+            "I'm sorry, ",
+            "but ",
+            "against our policies",
+            "As an AI, ",
+            "\n",
+            "\t",
+        ]);
+        let piece = prop_oneof![
+            4 => pieces.prop_map(str::to_owned),
+            1 => "[ -~]{1,4}",
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        // Same detections as the Unicode patterns wherever the two can be compared.
+        #[test]
+        fn ascii_text_gets_the_unicode_patterns_detections(text in ascii_text()) {
+            prop_assert_eq!(pii_kinds(&text), unicode_pii_kinds(&text));
+            prop_assert_eq!(is_refusal(&text), unicode_refusal(&text));
+        }
+    }
+
+    #[test]
+    fn prompts_and_responses_are_counted_apart() {
+        let mut s = TextStats::default();
+        observe(
+            &mut s,
+            Some("my card is 4111 1111 1111 1111, mail me at a@b.io"),
+            Some("Thanks, noted."),
+        );
+        observe(&mut s, Some("hi"), Some("Sure: jane@example.com"));
+        observe(&mut s, Some("hi"), None);
+        assert_eq!((s.prompts, s.prompts_scanned, s.any_pii_prompts), (3, 3, 1));
+        assert_eq!(s.pii_prompts.get("card_number"), Some(&1));
+        assert_eq!(s.pii_prompts.get("email"), Some(&1));
+        assert_eq!((s.responses, s.any_pii_responses), (2, 1));
+        assert_eq!(
+            s.pii_responses.get("card_number"),
+            None,
+            "the user's card is no leak"
+        );
+        assert_eq!(s.pii_responses.get("email"), Some(&1));
+        assert_eq!(s.pii_leak_rate().get("email"), Some(&0.5));
+        assert_eq!(s.prompt_pii_rate().get("card_number"), Some(&(1.0 / 3.0)));
     }
 }

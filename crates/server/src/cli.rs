@@ -191,6 +191,10 @@ pub struct GenArgs {
     /// columns (JSONL and CSV).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub features: u16,
+    /// LLM style: longer multilingual prompts and responses (accents, CJK, emoji), some prompts
+    /// holding the user's own contact details.
+    #[arg(long)]
+    pub non_ascii: bool,
     /// Output file (default: standard output; required for Parquet). A `.gz` name is gzip-compressed.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -406,6 +410,7 @@ fn run_gen(args: &GenArgs) -> anyhow::Result<ExitCode> {
         invalid_rate: args.invalid_rate,
         marker: args.marker.clone(),
         features: usize::from(args.features),
+        non_ascii: args.non_ascii,
     };
     let g = Generator::new(spec);
     let format = match args.format {

@@ -102,6 +102,7 @@ impl Feed {
             invalid_rate: self.invalid_rate,
             marker: None,
             features: 0,
+            non_ascii: false,
         };
         // Written beside the root and renamed in, so a reader never sees half a file.
         let staging = root.with_extension("staging");

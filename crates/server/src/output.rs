@@ -121,8 +121,8 @@ pub fn render_text(o: &AuditOutcome) -> String {
     if let Some(r) = m.refusal_rate {
         let _ = writeln!(
             s,
-            "llm               refusal_rate {r:.4}  pii_leak_rate {:?}",
-            m.pii_leak_rate
+            "llm               refusal_rate {r:.4}  pii_leak_rate (responses) {:?}  prompt_pii_rate (users, not a finding) {:?}",
+            m.pii_leak_rate, m.prompt_pii_rate
         );
     }
     let _ = writeln!(

@@ -94,6 +94,9 @@ pub struct GenSpec {
     /// Input-feature columns to add: this many numeric (`num_0`, …) and as many categorical
     /// (`cat_0`, …); `drift` moves them too.
     pub features: usize,
+    /// LLM style: longer, multilingual prompts and responses (accents, CJK, emoji), some with
+    /// the user's own contact details in the prompt, like the request logs of issue 18.
+    pub non_ascii: bool,
 }
 
 impl Default for GenSpec {
@@ -109,6 +112,7 @@ impl Default for GenSpec {
             invalid_rate: 0.0,
             marker: None,
             features: 0,
+            non_ascii: false,
         }
     }
 }
@@ -201,7 +205,11 @@ impl Generator {
         let (prediction, prompt, response) = match s.style {
             Style::Ml => (prediction, None, None),
             Style::Llm => {
-                let (label, p, resp) = llm_text(r, prediction, s.drift, s.marker.as_deref());
+                let (label, mut p, mut resp) =
+                    llm_text(r, prediction, s.drift, s.marker.as_deref());
+                if s.non_ascii {
+                    add_non_ascii(r, &mut p, &mut resp);
+                }
                 (label, Some(p), Some(resp))
             }
         };
@@ -292,6 +300,42 @@ fn llm_text(
         _ => "decline",
     };
     (label, prompt, response)
+}
+
+/// Multilingual sentences a support chat picks up: accented Latin, CJK, Cyrillic, emoji.
+const NON_ASCII_PROMPTS: [&str; 6] = [
+    " Merci d'avance, c'est très urgent pour moi — je réessaierai demain matin à l'hôtel.",
+    " 请尽快处理，我已经等了三天了。谢谢！🙏 Danke schön für Ihre Geduld, Grüße aus München.",
+    " ¿Podría revisarlo hoy? Mañana viajo a Córdoba y no tendré conexión. 😊",
+    " Спасибо за помощь! Я жду ответа уже неделю, это очень важно для меня.",
+    " お手数ですが、至急ご確認ください。よろしくお願いします。✨ Ça ne marche toujours pas.",
+    " Grazie mille, è la terza volta che scrivo — perché non funziona? 😤 Çok teşekkürler.",
+];
+const NON_ASCII_RESPONSES: [&str; 5] = [
+    " Désolé pour l'attente ; nous avons bien reçu votre demande. 👍",
+    " 感谢您的耐心等待，我们会在二十四小时内回复您。Vielen Dank, schönen Tag noch!",
+    " Lamentamos la demora; su caso está en revisión y le escribiremos pronto. ✅",
+    " Благодарим за обращение, мы ответим вам в ближайшее время.",
+    " ご連絡ありがとうございます。担当者より折り返しご連絡いたします。🙇",
+];
+/// A user's own contact details in a prompt, with non-ASCII text on both sides of each.
+const PROMPT_PII: [&str; 4] = [
+    " Écrivez-moi à josé.garcía@example.com, s'il vous plaît.",
+    " 私の電話番号は(415) 555-0199です。",
+    " Meine Karte: 4111 1111 1111 1111 — bitte prüfen.",
+    " 社会保障番号123-45-6789を確認してください。",
+];
+
+/// Appends multilingual text to both sides of a conversation (and now and then the user's own
+/// PII to the prompt). Uses the generator's stream only when asked, so plain LLM logs keep
+/// their bytes.
+fn add_non_ascii(r: &mut Rng, prompt: &mut String, response: &mut String) {
+    let pick = |r: &mut Rng, n: usize| (r.next_u64() % n as u64) as usize;
+    prompt.push_str(NON_ASCII_PROMPTS[pick(r, NON_ASCII_PROMPTS.len())]);
+    if r.unit() < 0.03 {
+        prompt.push_str(PROMPT_PII[pick(r, PROMPT_PII.len())]);
+    }
+    response.push_str(NON_ASCII_RESPONSES[pick(r, NON_ASCII_RESPONSES.len())]);
 }
 
 impl Iterator for Generator {
