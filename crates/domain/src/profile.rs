@@ -5,6 +5,7 @@
 //! parallel over chunks and lets a baseline be computed once and reused.
 
 use crate::InvalidReason;
+use crate::performance::{ClassificationMetrics, Reliability};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -358,6 +359,9 @@ pub struct Profile {
     pub pooled_text: BTreeMap<String, u64>,
     pub first_timestamp: Option<DateTime<Utc>>,
     pub last_timestamp: Option<DateTime<Utc>>,
+    /// Accuracy per confidence bin (`performance.rs`); absent in profiles written before it.
+    #[serde(default, skip_serializing_if = "Reliability::is_empty")]
+    pub reliability: Reliability,
 }
 
 impl Default for Profile {
@@ -378,6 +382,7 @@ impl Default for Profile {
             pooled_text: BTreeMap::new(),
             first_timestamp: None,
             last_timestamp: None,
+            reliability: Reliability::default(),
         }
     }
 }
@@ -408,6 +413,9 @@ pub struct ProfileMetrics {
     pub refusal_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pii_leak_rate: BTreeMap<String, f64>,
+    /// Accuracy, precision, recall, F1 (binary and macro) and calibration error, with ground truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<ClassificationMetrics>,
 }
 
 impl Profile {
@@ -490,6 +498,7 @@ impl Profile {
             (None, Some(b)) => self.text = Some(b.clone()),
             _ => {}
         }
+        self.reliability.merge_from(&o.reliability);
         self.first_timestamp = min_opt(self.first_timestamp, o.first_timestamp);
         self.last_timestamp = max_opt(self.last_timestamp, o.last_timestamp);
         Ok(())
@@ -544,6 +553,7 @@ impl Profile {
                 .as_ref()
                 .map(TextStats::pii_leak_rate)
                 .unwrap_or_default(),
+            performance: self.confusion.classification(self.reliability.ece()),
         }
     }
 
