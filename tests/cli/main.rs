@@ -329,6 +329,7 @@ fn a_saved_profile_serves_as_baseline_and_thresholds_override() {
          [avg_confidence_change]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
          [outcome_rate_change]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
          [dpd_increase]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
+         [accuracy_drop]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
          [dir]\nhigh = 0.0001\ncritical = 0.00001\n",
     )
     .expect("write thresholds");
