@@ -14,8 +14,14 @@ pub const METRICS: &[(&str, &str)] = &[
     ("outcome_rate", "positive outcomes / rows with an outcome"),
     ("accuracy", "share of predictions equal to ground truth"),
     ("f1", "F1 of the positive class, with ground truth"),
-    ("macro_f1", "mean F1 of the positive and negative classes, with ground truth"),
-    ("ece", "expected calibration error of the confidences, with ground truth"),
+    (
+        "macro_f1",
+        "mean F1 of the positive and negative classes, with ground truth",
+    ),
+    (
+        "ece",
+        "expected calibration error of the confidences, with ground truth",
+    ),
     (
         "accuracy_change",
         "current − baseline accuracy, with ground truth in both",
