@@ -256,11 +256,11 @@ fn compare_labelled(
         baseline_value: Some(ba),
         current_value: ca,
         description: format!(
-            "Accuracy fell from {:.1}% to {:.1}% (−{} points) on {} rows with ground truth",
+            "Accuracy on {} rows with ground truth fell from {:.1}% to {:.1}% (−{} points)",
+            cm.labelled,
             points(ba),
             points(ca),
-            beside(points(-change), &edges, 1),
-            cm.labelled
+            beside(points(-change), &edges, 1)
         ),
     });
 }
