@@ -3,6 +3,8 @@
 //! scikit-learn; the accuracy rules end to end. `cargo test -p audit-baseline --test
 //! performance -- --nocapture` prints the table of docs/metrics.md ("Performance").
 #![allow(clippy::unwrap_used)]
+// The Monte Carlo table is printed on purpose: docs/metrics.md quotes it.
+#![allow(clippy::print_stdout)]
 
 use audit_baseline::assess;
 use audit_baseline::performance::estimate;
