@@ -56,6 +56,14 @@ fn persistence_needs_consecutive_windows(b: Backend) {
     for t in tests {
         assert!(t["adjusted_p"].as_f64().unwrap() >= t["p_value"].as_f64().unwrap());
     }
+    // The accuracy against the baseline's, and its test, reach the stored summary (issue 18).
+    assert!(
+        stats["performance"]["accuracy_p"].as_f64().is_some(),
+        "{stats}"
+    );
+    assert!(tests.iter().any(|t| t["id"] == "risk.accuracy"));
+    let current = &same["summary"]["metrics"]["metrics"]["performance"];
+    assert!(current["macro_f1"].as_f64().is_some(), "{current}");
 
     // A strong drift, first window: held at LOW by the persistence requirement.
     let first = audit_sample(&s, "persist", 3, 0.8);

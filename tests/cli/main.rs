@@ -330,6 +330,7 @@ fn a_saved_profile_serves_as_baseline_and_thresholds_override() {
          [avg_confidence_change]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
          [outcome_rate_change]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
          [dpd_increase]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
+         [accuracy_drop]\nmedium = 0.97\nhigh = 0.98\ncritical = 0.99\n\
          [dir]\nhigh = 0.0001\ncritical = 0.00001\n",
     )
     .expect("write thresholds");
@@ -783,4 +784,135 @@ fn probe_exit_codes() {
         ],
     );
     assert_eq!(down.code, 2, "{}", down.stdout);
+}
+
+/// Rows of `gender`, `age_band`, `approved`, `confidence` and (when `labelled`) `actual`, with
+/// women under 25 and men over 60 approved at 20 % and the others at 60 %, and a right answer
+/// with probability equal to the confidence. A small linear congruential generator keeps the
+/// file the same on every run.
+fn performance_rows(path: &Path, rows: usize, high_confidence: bool, labelled: bool, seed: u64) {
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut out = String::new();
+    for i in 0..rows {
+        let (g, a) = [("f", "18-25"), ("f", "60+"), ("m", "18-25"), ("m", "60+")][i % 4];
+        let rate = if (g, a) == ("f", "18-25") || (g, a) == ("m", "60+") {
+            0.2
+        } else {
+            0.6
+        };
+        let approved = next() < rate;
+        let c = if high_confidence {
+            0.7 + 0.3 * next()
+        } else {
+            0.4 + 0.3 * next()
+        };
+        let right = next() < c;
+        let actual = if right { approved } else { !approved };
+        let gt = if labelled {
+            format!(r#","actual":{actual}"#)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            r#"{{"prediction":"p","gender":"{g}","age_band":"{a}","approved":{approved},"confidence":{c}{gt}}}"#
+        ));
+        out.push('\n');
+    }
+    std::fs::write(path, out).expect("write rows");
+}
+
+#[test]
+fn performance_without_labels_and_intersections_reach_the_output() {
+    let d = tempfile::tempdir().expect("tempdir");
+    performance_rows(&d.path().join("base.jsonl"), 4000, true, true, 1);
+    performance_rows(&d.path().join("cur.jsonl"), 4000, false, false, 2);
+    std::fs::write(
+        d.path().join("m.toml"),
+        "prediction = \"prediction\"\nconfidence = \"confidence\"\noutcome = \"approved\"\n\
+         ground_truth = \"actual\"\nprotected = [\"gender\", \"age_band\"]\n\
+         intersections = [[\"gender\", \"age_band\"]]\n",
+    )
+    .expect("mapping");
+    let args = [
+        "audit",
+        "-q",
+        "-m",
+        "m.toml",
+        "--baseline",
+        "base.jsonl",
+        "--current",
+        "cur.jsonl",
+    ];
+    let r = auditor(d.path(), &args);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let out = r.json();
+    let perf = &out["statistics"]["performance"];
+    let est = perf["estimated_accuracy"].as_f64().expect("estimate");
+    // Confidence uniform on [0.4, 0.7] and calibrated: the accuracy is about 0.55.
+    assert!((est - 0.55).abs() < 0.05, "{perf}");
+    assert!(
+        perf["estimated_accuracy_p"].as_f64().expect("p") < 1e-6,
+        "{perf}"
+    );
+    assert!(
+        out["baseline_metrics"]["performance"]["f1"]
+            .as_f64()
+            .is_some()
+    );
+    let findings = out["findings"].as_array().expect("findings");
+    let rule = |id: &str, metric: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule_id"] == id && f["metric_name"] == metric)
+            .map(|f| f["severity"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        rule("risk.estimated_accuracy_drop", "estimated_accuracy").as_deref(),
+        Some("CRITICAL")
+    );
+    assert_eq!(
+        rule("bias.disparate_impact", "dir.gender×age_band").as_deref(),
+        Some("CRITICAL")
+    );
+    assert_eq!(rule("bias.disparate_impact", "dir.gender"), None);
+    assert!(
+        out["statistics"]["bias"]["gender×age_band"]["groups_scored"]
+            .as_array()
+            .is_some_and(|g| g.len() == 4)
+    );
+
+    let mut text_args = args.to_vec();
+    text_args.extend_from_slice(&["--format", "text"]);
+    let text = auditor(d.path(), &text_args);
+    assert!(
+        text.stdout.contains("estimated         accuracy"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("bias gender×age_band"),
+        "{}",
+        text.stdout
+    );
+
+    // An intersection naming an attribute that is not protected is refused.
+    std::fs::write(
+        d.path().join("bad.toml"),
+        "prediction = \"prediction\"\nprotected = [\"gender\"]\nintersections = [[\"gender\", \"age_band\"]]\n",
+    )
+    .expect("mapping");
+    let bad = auditor(d.path(), &["profile", "-q", "-m", "bad.toml", "base.jsonl"]);
+    assert_eq!(bad.code, 2, "{}", bad.stdout);
+    assert!(
+        bad.stderr
+            .contains("'age_band' is not a protected attribute"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -42,6 +42,8 @@ back with `json`, i.e. exactly what any reader of the files sees):
   * avg_confidence_p = scipy.stats.ttest_ind(cur, base, equal_var=False).
   * outcome_rate_p = two-sided pooled two-proportion z-test (norm.sf).
   * confusion: outcome as prediction vs actual (tp/fp/tn/fn).
+  * accuracy_p = scipy.stats.fisher_exact on right (tp + tn) and wrong (fp + fn)
+    rows of both files; a member of the decisions' family (risk.accuracy).
 """
 
 import json
@@ -446,10 +448,26 @@ def comparison(base_rows, cur_rows, pb, pc):
                 [[pb["positives"], nb - pb["positives"]], [pc["positives"], nc - pc["positives"]]]
             ).pvalue
         ),
+        "accuracy_change": accuracy(pc) - accuracy(pb),
+        "accuracy_p": float(
+            stats.fisher_exact([[right(pb), wrong(pb)], [right(pc), wrong(pc)]]).pvalue
+        ),
         "bias": bias,
         "methods": {"label": m_l, "confidence": m_c},
         "avg_confidence_t": float(t.statistic),
     }
+
+
+def right(p):
+    return p["confusion"]["tp"] + p["confusion"]["tn"]
+
+
+def wrong(p):
+    return p["confusion"]["fp"] + p["confusion"]["fn"]
+
+
+def accuracy(p):
+    return right(p) / (right(p) + wrong(p))
 
 
 def growth(cur, base, sel):
@@ -489,6 +507,7 @@ def decisions(comp, n_cur):
         ("drift.confidence", comp["chi2_p_confidence"]),
         ("risk.avg_confidence", comp["avg_confidence_p"]),
         ("risk.outcome_rate", comp["outcome_rate_p"]),
+        ("risk.accuracy", comp["accuracy_p"]),
     ]
     for attr in sorted(comp["bias"]):
         b = comp["bias"][attr]
@@ -513,6 +532,8 @@ def decisions(comp, n_cur):
         judge("drift.js_%s|js_%s" % (kind, kind), band(comp["js_" + kind], (0.10, 0.20, 0.35)), "drift." + kind)
     judge("risk.avg_confidence_change|avg_confidence", band(abs(comp["avg_confidence_change"]), (0.05, 0.15, 0.30)), "risk.avg_confidence")
     judge("risk.outcome_rate_change|outcome_rate", band(abs(comp["outcome_rate_change"]), (0.05, 0.10, 0.20)), "risk.outcome_rate")
+    # A fall of the accuracy only (issue 18): Fisher's exact test of right vs wrong rows.
+    judge("risk.accuracy_drop|accuracy", band(-comp["accuracy_change"], (0.05, 0.10, 0.20)), "risk.accuracy")
     for attr in sorted(comp["bias"]):
         b = comp["bias"][attr]
         d = b["dir"]

@@ -14,7 +14,8 @@ pub struct TestResult {
     pub id: String,
     /// The null hypothesis, in words.
     pub null_hypothesis: String,
-    /// `chi-square`, `fisher-exact`, `welch-t`, `log-ratio-z` or `gap-increase-z`.
+    /// `chi-square`, `fisher-exact`, `welch-t`, `log-ratio-z`, `gap-increase-z` or
+    /// `estimate-drop-z`.
     pub method: String,
     pub statistic: Option<f64>,
     pub p_value: f64,

@@ -3,7 +3,8 @@
 //! Computes the statistics of DESIGN.md §3 (PSI, Jensen–Shannon distance and a two-sample test
 //! on the label distribution and the confidence histogram; demographic parity difference,
 //! disparate-impact ratio and equal-opportunity difference per protected attribute;
-//! confidence and outcome deviations), the three scores, the findings with their severities
+//! confidence and outcome deviations; accuracy, its estimate without ground truth and the
+//! other classification metrics, [`performance`]), the three scores, the findings with their severities
 //! and the `audit_result`. A finding is above LOW only when its effect size is in a band *and*
 //! its test rejects after Holm's correction over every test of the audit ([`decide`]).
 
@@ -12,11 +13,13 @@ pub mod decide;
 pub mod features;
 pub mod hypothesis;
 pub mod keys;
+pub mod performance;
 pub mod stats;
 
 pub use bias::AttributeBias;
 pub use decide::{TestResult, persist, signal_key};
 pub use features::FeatureDrift;
+pub use performance::Performance;
 
 use audit_domain::{AuditResult, Finding, FindingCategory, Profile, Severity, Thresholds};
 use decide::{Candidate, Family, TestId, beside};
@@ -69,6 +72,10 @@ pub struct Statistics {
     /// later window's persistence check reads.
     #[serde(default)]
     pub above_low: Vec<String>,
+    /// Accuracy and its estimate without ground truth, precision, recall, F1, calibration
+    /// error against the baseline (`performance.rs`); when the baseline has ground truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<Performance>,
 }
 
 /// The outcome of judging a profile.
@@ -384,6 +391,7 @@ pub fn assess(current: &Profile, baseline: Option<&Profile>, t: &Thresholds) -> 
         candidates.extend(drift(b, current, t, &mut s, &mut family));
         candidates.extend(risk(b, current, t, &mut s, &mut family));
         s.features = features::assess(b, current, t, &mut family, &mut candidates);
+        s.performance = performance::assess(b, current, t, &mut family, &mut candidates);
     }
     s.bias = bias::assess(current, baseline, t, &mut family, &mut candidates);
     s.tests = family.close(t.alpha);

@@ -94,8 +94,8 @@ fn mapping(gt: bool, features: bool) -> FieldMapping {
     m
 }
 
-fn window(p: &Population, rows: u64, rng: &mut SmallRng) -> audit_domain::Profile {
-    let m = mapping(p.ground_truth.is_some(), p.features.is_some());
+fn window(p: &Population, rows: u64, labelled: bool, rng: &mut SmallRng) -> audit_domain::Profile {
+    let m = mapping(labelled && p.ground_truth.is_some(), p.features.is_some());
     let mut b = ProfileBuilder::new(&m);
     let mut rec = Record::default();
     let (mut numeric, mut categorical) = (Vec::new(), Vec::new());
@@ -114,7 +114,7 @@ fn window(p: &Population, rows: u64, rng: &mut SmallRng) -> audit_domain::Profil
         rec.prediction = Cow::Borrowed(label);
         rec.confidence = Some(confidence);
         rec.outcome = Some(outcome);
-        rec.ground_truth = actual;
+        rec.ground_truth = actual.filter(|_| labelled);
         rec.groups.clear();
         rec.groups.push(Cow::Borrowed(group));
         b.observe(&rec);
@@ -124,8 +124,8 @@ fn window(p: &Population, rows: u64, rng: &mut SmallRng) -> audit_domain::Profil
 
 fn trial(shape: &Shape, n: u64, seed: u64, t: &Thresholds) -> Tally {
     let mut rng = SmallRng::seed_from_u64(seed);
-    let base = window(&shape.baseline, n * shape.baseline_factor, &mut rng);
-    let cur = window(&shape.current, n, &mut rng);
+    let base = window(&shape.baseline, n * shape.baseline_factor, true, &mut rng);
+    let cur = window(&shape.current, n, !shape.unlabelled_current, &mut rng);
     let a = assess(&cur, Some(&base), t);
     let mut out = Tally {
         trials: 1,

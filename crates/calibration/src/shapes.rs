@@ -64,6 +64,9 @@ pub struct Shape {
     pub baseline_factor: u64,
     /// For shifted shapes: the rule ids whose finding at HIGH or worse counts as found.
     pub target: Option<Vec<&'static str>>,
+    /// The current window's ground truth is not recorded (drawn, then dropped), so its accuracy
+    /// is estimated from the baseline's accuracy per confidence bin.
+    pub unlabelled_current: bool,
 }
 
 fn beta(a: f64, b: f64) -> Beta<f64> {
@@ -101,6 +104,7 @@ fn same(name: &'static str, about: &'static str, p: Population, factor: u64) -> 
         current: p,
         baseline_factor: factor,
         target: None,
+        unlabelled_current: false,
     }
 }
 
@@ -116,6 +120,7 @@ fn label_shift(name: &'static str, about: &'static str, q: [f64; 3]) -> Shape {
         },
         baseline_factor: 1,
         target: Some(vec!["drift.psi_label", "drift.js_label"]),
+        unlabelled_current: false,
     }
 }
 
@@ -155,7 +160,7 @@ pub fn all() -> Vec<Shape> {
         same(
             "12 labels, skewed, 4 groups",
             "12 labels halving in share (rarest 0.02 %), Beta(12,1.5) confidence with rare low bins, 4 groups (one of 5 %), ground truth",
-            skewed,
+            skewed.clone(),
             1,
         ),
         same(
@@ -204,6 +209,33 @@ pub fn all() -> Vec<Shape> {
             ),
             1,
         ),
+        Shape {
+            unlabelled_current: true,
+            ..same(
+                "ground truth in the baseline only",
+                "3 labels, Beta(5,2) confidence, 2 equal groups; ground truth (50 % positives) recorded in the baseline and not in the current window: its accuracy is estimated",
+                plain(vec![("a", 0.5, 0.3, 0.7), ("b", 0.5, 0.3, 0.7)], Some(0.5)),
+                1,
+            )
+        },
+        Shape {
+            unlabelled_current: true,
+            ..same(
+                "ground truth in the baseline only, skewed",
+                "12 labels, Beta(12,1.5) confidence with rare low bins (some with no labelled baseline row: the fallback), 4 groups; ground truth in the baseline only",
+                Population {
+                    groups: vec![
+                        ("a", 0.45, 0.3, 0.7),
+                        ("b", 0.3, 0.3, 0.7),
+                        ("c", 0.2, 0.3, 0.7),
+                        ("d", 0.05, 0.3, 0.7),
+                    ],
+                    ground_truth: Some(0.5),
+                    ..skewed.clone()
+                },
+                1,
+            )
+        },
         same(
             "baseline 10× the window",
             "the compliant gap again, with a baseline ten times the current window",
@@ -227,6 +259,7 @@ pub fn all() -> Vec<Shape> {
             current: plain(gap, None),
             baseline_factor: 1,
             target: Some(vec!["bias.disparate_impact", "bias.dpd_increase"]),
+            unlabelled_current: false,
         },
         same(
             "features unchanged",
@@ -250,6 +283,7 @@ pub fn all() -> Vec<Shape> {
             },
             baseline_factor: 1,
             target: Some(vec!["drift.feature_psi", "drift.feature_js"]),
+            unlabelled_current: false,
         },
         Shape {
             name: "selection ratio 0.67 (high rates)",
@@ -258,6 +292,16 @@ pub fn all() -> Vec<Shape> {
             current: plain(vec![("a", 0.5, 0.9, 0.9), ("b", 0.5, 0.6, 0.6)], None),
             baseline_factor: 1,
             target: Some(vec!["bias.disparate_impact", "bias.dpd_increase"]),
+            unlabelled_current: false,
+        },
+        Shape {
+            name: "accuracy 0.80 → 0.70",
+            about: "2 equal groups, ground truth (50 % positives); selected at 20 % of actual negatives and 80 % of positives (accuracy 0.80) in the baseline, 30 % and 70 % now (accuracy 0.70, outcome rate unchanged)",
+            baseline: plain(vec![("a", 0.5, 0.2, 0.8), ("b", 0.5, 0.2, 0.8)], Some(0.5)),
+            current: plain(vec![("a", 0.5, 0.3, 0.7), ("b", 0.5, 0.3, 0.7)], Some(0.5)),
+            baseline_factor: 1,
+            target: Some(vec!["risk.accuracy_drop"]),
+            unlabelled_current: false,
         },
     ]
 }

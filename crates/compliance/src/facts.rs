@@ -2,7 +2,7 @@
 //! A name absent from [`Facts`] makes the rule "not evaluated", never a pass.
 
 use audit_baseline::Statistics;
-use audit_domain::ProfileMetrics;
+use audit_domain::{INTERSECTION_JOINER, ProfileMetrics};
 use audit_metrics::text::PII_KINDS;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +13,27 @@ pub const METRICS: &[(&str, &str)] = &[
     ("confidence_variance", "population variance of confidence"),
     ("outcome_rate", "positive outcomes / rows with an outcome"),
     ("accuracy", "share of predictions equal to ground truth"),
+    ("f1", "F1 of the positive class, with ground truth"),
+    (
+        "macro_f1",
+        "mean F1 of the positive and negative classes, with ground truth",
+    ),
+    (
+        "ece",
+        "expected calibration error of the confidences, with ground truth",
+    ),
+    (
+        "accuracy_change",
+        "current − baseline accuracy, with ground truth in both",
+    ),
+    (
+        "estimated_accuracy",
+        "accuracy estimated from the confidence histogram and the baseline's accuracy per confidence bin",
+    ),
+    (
+        "estimated_accuracy_change",
+        "estimated accuracy − baseline accuracy",
+    ),
     ("invalid_rows", "rows excluded as invalid"),
     ("invalid_row_ratio", "invalid rows / rows read"),
     ("refusal_rate", "LLM logs: share of responses that refuse"),
@@ -203,8 +224,18 @@ impl Facts {
             put("refusal_rate", m.refusal_rate);
             put(
                 "protected_attributes",
-                Some(m.protected_group_outcomes.len() as f64),
+                Some(
+                    m.protected_group_outcomes
+                        .keys()
+                        .filter(|k| !k.contains(INTERSECTION_JOINER))
+                        .count() as f64,
+                ),
             );
+            if let Some(p) = &m.performance {
+                put("f1", p.f1);
+                put("macro_f1", p.macro_f1);
+                put("ece", p.ece);
+            }
             // Text was analysed when there is a refusal rate; kinds never seen are then 0.
             if m.refusal_rate.is_some() {
                 let rate = |k: &str| m.pii_leak_rate.get(k).copied().unwrap_or(0.0);
@@ -238,6 +269,11 @@ impl Facts {
             put("avg_confidence_change", s.avg_confidence_change);
             put("outcome_rate_change", s.outcome_rate_change);
             put("refusal_rate_change", s.refusal_rate_change);
+            if let Some(p) = &s.performance {
+                put("accuracy_change", p.accuracy_change);
+                put("estimated_accuracy", p.estimated_accuracy);
+                put("estimated_accuracy_change", p.estimated_accuracy_change);
+            }
             for (attr, b) in &s.bias {
                 put(&format!("dir.{attr}"), b.dir);
                 put(&format!("dpd.{attr}"), b.dpd);
@@ -267,7 +303,14 @@ impl Facts {
             Some(f64::from(process.unreadable_source_runs)),
         );
         put("days_since_evidence", process.days_since_evidence);
-        f.attributes = metrics.map(|m| m.protected_group_outcomes.keys().cloned().collect());
+        // Intersections (`gender×age_band`) are combinations of protected attributes, not more.
+        f.attributes = metrics.map(|m| {
+            m.protected_group_outcomes
+                .keys()
+                .filter(|k| !k.contains(INTERSECTION_JOINER))
+                .cloned()
+                .collect()
+        });
         f
     }
 }

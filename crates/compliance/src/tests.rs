@@ -25,6 +25,7 @@ fn metrics() -> ProfileMetrics {
             ]),
         )]),
         accuracy: None,
+        performance: None,
         invalid_rows: 4,
         invalid_row_ratio: 0.0196,
         refusal_rate: Some(0.1),

@@ -55,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use audit_baseline::performance::estimate as estimate_accuracy;
 pub use audit_baseline::{AttributeBias, assess, risk_score};
 pub use audit_domain::{
     AuditResult, ExecutionStatus, FieldMapping, Finding, FindingCategory, InvalidReason, Profile,

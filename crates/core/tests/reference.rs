@@ -182,6 +182,14 @@ fn comparison_matches_scipy_and_fairlearn() {
         ("avg_confidence_p", s.avg_confidence_p),
         ("outcome_rate_change", s.outcome_rate_change),
         ("outcome_rate_p", s.outcome_rate_p),
+        (
+            "accuracy_change",
+            s.performance.as_ref().and_then(|p| p.accuracy_change),
+        ),
+        (
+            "accuracy_p",
+            s.performance.as_ref().and_then(|p| p.accuracy_p),
+        ),
     ] {
         close(key, got, &cmp[key]);
     }

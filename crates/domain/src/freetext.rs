@@ -12,7 +12,7 @@
 //! enough to be scored anyway (`min_group_size`).
 
 use crate::profile::{MAX_CATEGORIES, OTHER_KEY, TEXT_KEY};
-use crate::{CategoryCounts, Mergeable, Profile};
+use crate::{CategoryCounts, INTERSECTION_JOINER, Mergeable, Profile};
 
 /// Fewer distinct values than this never count as free text.
 pub const MIN_DISTINCT: usize = 20;
@@ -41,8 +41,18 @@ impl Profile {
         if free_text(&self.labels, |v| *v) {
             self.labels.pool_all(TEXT_KEY);
         }
-        for groups in self.groups.values_mut() {
+        let mut pooled: Vec<String> = Vec::new();
+        for (attr, groups) in &mut self.groups {
             if free_text(groups, |g| g.count) {
+                groups.pool_all(TEXT_KEY);
+                pooled.push(attr.clone());
+            }
+        }
+        // An intersection with a free-text attribute would keep that text inside its combined
+        // keys: it is pooled with the attribute (names never contain the joiner, see mapping.rs).
+        for (attr, groups) in &mut self.groups {
+            let parts = || attr.split(INTERSECTION_JOINER);
+            if parts().count() > 1 && parts().any(|p| pooled.iter().any(|q| q == p)) {
                 groups.pool_all(TEXT_KEY);
             }
         }
@@ -93,8 +103,21 @@ mod tests {
         for (g, n) in [("female", 20), ("male", 20)] {
             gender.entry(g).merge_from(&group(n));
         }
+        // An intersection with the free-text attribute is pooled with it, even when its own
+        // kept keys do not look like text; one with real attributes only is kept.
+        let mixed = p.groups.entry("gender×prompt".into()).or_default();
+        for (g, n) in [("female×please…", 20), ("male×please…", 20)] {
+            mixed.entry(g).merge_from(&group(n));
+        }
+        let real = p.groups.entry("gender×region".into()).or_default();
+        for (g, n) in [("female×north", 20), ("male×south", 20)] {
+            real.entry(g).merge_from(&group(n));
+        }
         *p.labels.entry("approve") += 40;
         p.pool_free_text();
+        assert_eq!(p.groups["gender×prompt"].len(), 1);
+        assert_eq!(p.groups["gender×region"].len(), 2);
+        p.pooled_text.remove("gender×prompt");
         assert_eq!(p.groups["prompt"].len(), 1);
         assert_eq!(p.groups["prompt"].get(TEXT_KEY).map(|g| g.count), Some(40));
         assert_eq!(p.groups["gender"].len(), 2, "a real attribute is kept");

@@ -10,6 +10,7 @@ mod features;
 mod finding;
 mod freetext;
 mod mapping;
+mod performance;
 mod profile;
 mod record;
 mod thresholds;
@@ -24,7 +25,11 @@ pub use features::{
 };
 pub use finding::{Finding, deviation_percentage};
 pub use freetext::MIN_DISTINCT;
-pub use mapping::{FieldMapping, MappingError, TextFields};
+pub use mapping::{
+    FieldMapping, INTERSECTION_JOINER, MAX_INTERSECTION_ARITY, MAX_INTERSECTIONS, MappingError,
+    TextFields, intersection_name,
+};
+pub use performance::{ClassificationMetrics, Reliability, ReliabilityBin};
 pub use profile::{
     CONFIDENCE_BINS, CategoryCounts, Confusion, GroupOutcome, GroupStats, MAX_CATEGORIES,
     MAX_KEY_BYTES, MISSING_KEY, Mergeable, Moments, OTHER_KEY, PROFILE_SCHEMA_VERSION, Profile,

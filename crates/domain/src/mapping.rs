@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// positive_values = ["true", "1"]  # what counts as positive in `outcome` and `ground_truth`
 /// ground_truth = "actual"
 /// protected = ["gender", "age_band"]
+/// intersections = [["gender", "age_band"]]   # combined groups, e.g. `female×18-25`
 /// timestamp = "ts"
 /// [text]
 /// prompt = "prompt"
@@ -42,6 +43,11 @@ pub struct FieldMapping {
     /// Protected attributes whose group outcomes are compared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<String>,
+    /// Combinations of protected attributes judged as attributes of their own (issue 18): each
+    /// names two or more of `protected`; its groups are the combined values joined by
+    /// [`INTERSECTION_JOINER`] (`female×18-25`), under the attribute `gender×age_band`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intersections: Vec<Vec<String>>,
     /// Column with the row's time (RFC 3339, `YYYY-MM-DD HH:MM:SS` as UTC, or Unix seconds / milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
@@ -94,6 +100,23 @@ pub enum MappingError {
         max: usize,
         got: usize,
     },
+    #[error("field mapping: at most {max} intersections are supported, {got} given")]
+    TooManyIntersections { max: usize, got: usize },
+    #[error("field mapping: intersection [{0}]: {1}")]
+    BadIntersection(String, String),
+}
+
+/// Joins attribute names and values of an intersection: `gender×age_band`, `female×18-25`.
+pub const INTERSECTION_JOINER: &str = "×";
+/// At most this many intersections per mapping: each is one more attribute of up to
+/// `MAX_CATEGORIES` groups and its own tests in the audit's family.
+pub const MAX_INTERSECTIONS: usize = 8;
+/// At most this many attributes in one intersection.
+pub const MAX_INTERSECTION_ARITY: usize = 4;
+
+/// The attribute name of an intersection, `gender×age_band`.
+pub fn intersection_name(attributes: &[String]) -> String {
+    attributes.join(INTERSECTION_JOINER)
 }
 
 impl FieldMapping {
@@ -107,6 +130,7 @@ impl FieldMapping {
             positive_labels: Vec::new(),
             ground_truth: None,
             protected: Vec::new(),
+            intersections: Vec::new(),
             timestamp: None,
             text: TextFields::default(),
             features: FeatureFields::default(),
@@ -177,6 +201,7 @@ impl FieldMapping {
                 });
             }
         }
+        self.validate_intersections()?;
         let cols = self.columns();
         for (i, (role, col)) in cols.iter().enumerate() {
             if col.trim().is_empty() {
@@ -191,6 +216,68 @@ impl FieldMapping {
             }
         }
         Ok(())
+    }
+
+    /// Each intersection names 2 to [`MAX_INTERSECTION_ARITY`] distinct protected attributes
+    /// whose names do not contain the joiner (a combined name must split back into its parts),
+    /// no intersection twice (in any order), at most [`MAX_INTERSECTIONS`].
+    fn validate_intersections(&self) -> Result<(), MappingError> {
+        if self.intersections.len() > MAX_INTERSECTIONS {
+            return Err(MappingError::TooManyIntersections {
+                max: MAX_INTERSECTIONS,
+                got: self.intersections.len(),
+            });
+        }
+        let mut seen: Vec<Vec<&str>> = Vec::new();
+        for names in &self.intersections {
+            let bad = |why: String| MappingError::BadIntersection(names.join(", "), why);
+            if !(2..=MAX_INTERSECTION_ARITY).contains(&names.len()) {
+                return Err(bad(format!(
+                    "needs 2 to {MAX_INTERSECTION_ARITY} protected attributes"
+                )));
+            }
+            for (i, n) in names.iter().enumerate() {
+                if !self.protected.contains(n) {
+                    return Err(bad(format!("'{n}' is not a protected attribute")));
+                }
+                if n.contains(INTERSECTION_JOINER) {
+                    return Err(bad(format!(
+                        "'{n}' contains '{INTERSECTION_JOINER}', which joins the names"
+                    )));
+                }
+                if names[..i].contains(n) {
+                    return Err(bad(format!("'{n}' is named twice")));
+                }
+            }
+            if self.protected.contains(&intersection_name(names)) {
+                return Err(bad(format!(
+                    "its name '{}' is a protected attribute's",
+                    intersection_name(names)
+                )));
+            }
+            let mut key: Vec<&str> = names.iter().map(String::as_str).collect();
+            key.sort_unstable();
+            if seen.contains(&key) {
+                return Err(bad("is given twice".into()));
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+
+    /// The intersections as (attribute name, positions in `protected`), for the profile
+    /// builder. Call after [`FieldMapping::validate`]; unknown names are skipped.
+    pub fn intersection_indices(&self) -> Vec<(String, Vec<usize>)> {
+        self.intersections
+            .iter()
+            .map(|names| {
+                let idx = names
+                    .iter()
+                    .filter_map(|n| self.protected.iter().position(|p| p == n))
+                    .collect();
+                (intersection_name(names), idx)
+            })
+            .collect()
     }
 
     /// Whether `value` counts as positive for `outcome` / `ground_truth` columns.
@@ -228,6 +315,49 @@ mod tests {
         let json = serde_json::to_string(&m).expect("json");
         let back: FieldMapping = serde_json::from_str(&json).expect("back");
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn intersections_are_validated() {
+        let with = |i: Vec<Vec<&str>>| {
+            let mut m = FieldMapping::conventional();
+            m.intersections = i
+                .into_iter()
+                .map(|v| v.into_iter().map(String::from).collect())
+                .collect();
+            m
+        };
+        let ok = with(vec![vec!["gender", "age_band"]]);
+        ok.validate().expect("valid");
+        assert_eq!(
+            ok.intersection_indices(),
+            vec![("gender×age_band".to_owned(), vec![0, 1])]
+        );
+        let err = |m: FieldMapping| m.validate().expect_err("invalid").to_string();
+        assert!(
+            err(with(vec![vec!["gender", "region"]]))
+                .contains("'region' is not a protected attribute")
+        );
+        assert!(err(with(vec![vec!["gender"]])).contains("needs 2 to 4"));
+        assert!(err(with(vec![vec!["gender", "gender"]])).contains("named twice"));
+        assert!(
+            err(with(vec![
+                vec!["gender", "age_band"],
+                vec!["age_band", "gender"]
+            ]))
+            .contains("given twice")
+        );
+        let many = with(vec![vec!["gender", "age_band"]; MAX_INTERSECTIONS + 1]);
+        assert!(err(many).contains("at most 8 intersections"));
+        let mut joiner = with(vec![vec!["a×b", "gender"]]);
+        joiner.protected.push("a×b".into());
+        assert!(err(joiner).contains("joins the names"));
+        // TOML/JSON spelling.
+        let m: FieldMapping = serde_json::from_str(
+            r#"{"prediction":"p","protected":["g","a"],"intersections":[["g","a"]]}"#,
+        )
+        .expect("parse");
+        m.validate().expect("valid");
     }
 
     #[test]

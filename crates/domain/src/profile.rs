@@ -4,6 +4,7 @@
 //! up to floating-point rounding for the moments. This is what lets the metrics pass run in
 //! parallel over chunks and lets a baseline be computed once and reused.
 
+use crate::performance::{ClassificationMetrics, Reliability};
 use crate::{FeatureProfiles, InvalidReason};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -387,6 +388,9 @@ pub struct Profile {
     pub features: FeatureProfiles,
     pub first_timestamp: Option<DateTime<Utc>>,
     pub last_timestamp: Option<DateTime<Utc>>,
+    /// Accuracy per confidence bin (`performance.rs`); absent in profiles written before it.
+    #[serde(default, skip_serializing_if = "Reliability::is_empty")]
+    pub reliability: Reliability,
 }
 
 impl Default for Profile {
@@ -408,6 +412,7 @@ impl Default for Profile {
             features: FeatureProfiles::default(),
             first_timestamp: None,
             last_timestamp: None,
+            reliability: Reliability::default(),
         }
     }
 }
@@ -442,6 +447,9 @@ pub struct ProfileMetrics {
     /// PII kind → share of prompts containing it (users sending it): reported, not a finding.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prompt_pii_rate: BTreeMap<String, f64>,
+    /// Accuracy, precision, recall, F1 (binary and macro) and calibration error, with ground truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<ClassificationMetrics>,
 }
 
 impl Profile {
@@ -525,6 +533,7 @@ impl Profile {
             _ => {}
         }
         self.features.merge_from(&o.features);
+        self.reliability.merge_from(&o.reliability);
         self.first_timestamp = min_opt(self.first_timestamp, o.first_timestamp);
         self.last_timestamp = max_opt(self.last_timestamp, o.last_timestamp);
         Ok(())
@@ -584,6 +593,7 @@ impl Profile {
                 .as_ref()
                 .map(TextStats::prompt_pii_rate)
                 .unwrap_or_default(),
+            performance: self.confusion.classification(self.reliability.ece()),
         }
     }
 

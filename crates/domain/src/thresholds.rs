@@ -97,6 +97,11 @@ pub struct Thresholds {
     pub eod_increase: Bands,
     pub avg_confidence_change: Bands,
     pub outcome_rate_change: Bands,
+    /// Drop of the accuracy below the baseline's, with ground truth in the window (absolute).
+    pub accuracy_drop: Bands,
+    /// Drop of the estimated accuracy of a window without ground truth below the baseline's
+    /// accuracy (absolute; the estimate uses the baseline's accuracy per confidence bin).
+    pub estimated_accuracy_drop: Bands,
     /// Below this many current rows, findings are at most LOW.
     pub min_samples: u64,
     /// Groups smaller than this are reported but not scored.
@@ -125,6 +130,8 @@ impl Default for Thresholds {
             eod_increase: Bands::new(0.05, 0.10, 0.20),
             avg_confidence_change: Bands::new(0.05, 0.15, 0.30),
             outcome_rate_change: Bands::new(0.05, 0.10, 0.20),
+            accuracy_drop: Bands::new(0.05, 0.10, 0.20),
+            estimated_accuracy_drop: Bands::new(0.05, 0.10, 0.20),
             min_samples: 100,
             min_group_size: 30,
             alpha: 0.005,
@@ -146,6 +153,9 @@ impl Thresholds {
         self.eod_increase.check("eod_increase")?;
         self.avg_confidence_change.check("avg_confidence_change")?;
         self.outcome_rate_change.check("outcome_rate_change")?;
+        self.accuracy_drop.check("accuracy_drop")?;
+        self.estimated_accuracy_drop
+            .check("estimated_accuracy_drop")?;
         let d = self.dir;
         if !(d.critical.is_finite()
             && d.high.is_finite()

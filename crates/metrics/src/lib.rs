@@ -7,8 +7,8 @@
 pub mod text;
 
 use audit_domain::{
-    CategoryCounts, FieldMapping, GroupStats, InvalidReason, NumericFeature, Profile, Record,
-    RecordSink, TextStats, confidence_bin,
+    CategoryCounts, FieldMapping, GroupStats, INTERSECTION_JOINER, InvalidReason, NumericFeature,
+    Profile, Record, RecordSink, TextStats, confidence_bin,
 };
 
 /// Accumulates one profile from records.
@@ -23,23 +23,29 @@ pub struct ProfileBuilder {
     categorical: Vec<CategoryCounts<u64>>,
     numeric_names: Vec<String>,
     categorical_names: Vec<String>,
+    /// Intersections: positions in `attributes` of each one's parts; their counts follow the
+    /// single attributes' in `groups` (and their names in `attributes`).
+    intersections: Vec<Vec<usize>>,
+    /// Reused for the combined key of each row, so a row allocates only for a new group.
+    key: String,
 }
 
 impl ProfileBuilder {
     pub fn new(mapping: &FieldMapping) -> Self {
+        let (names, intersections): (Vec<String>, Vec<Vec<usize>>) =
+            mapping.intersection_indices().into_iter().unzip();
+        let attributes: Vec<String> = mapping.protected.iter().cloned().chain(names).collect();
         ProfileBuilder {
             profile: Profile::new(),
-            attributes: mapping.protected.clone(),
-            groups: mapping
-                .protected
-                .iter()
-                .map(|_| CategoryCounts::new())
-                .collect(),
+            groups: attributes.iter().map(|_| CategoryCounts::new()).collect(),
+            attributes,
             text: (!mapping.text.is_empty()).then(TextStats::default),
             numeric: vec![NumericFeature::default(); mapping.features.numeric.len()],
             categorical: vec![CategoryCounts::new(); mapping.features.categorical.len()],
             numeric_names: mapping.features.numeric.clone(),
             categorical_names: mapping.features.categorical.clone(),
+            intersections,
+            key: String::new(),
         }
     }
 
@@ -97,6 +103,21 @@ impl ProfileBuilder {
     }
 }
 
+/// Adds one row to its group's stats.
+fn observe_group(g: &mut GroupStats, r: &Record<'_>) {
+    g.count += 1;
+    if let Some(o) = r.outcome {
+        g.positives += u64::from(o);
+        if let Some(gt) = r.ground_truth {
+            g.confusion.push(o, gt);
+        }
+    }
+    if let Some(c) = r.confidence {
+        g.confidence_count += 1;
+        g.confidence_sum += c;
+    }
+}
+
 impl RecordSink for ProfileBuilder {
     fn observe(&mut self, r: &Record<'_>) {
         let p = &mut self.profile;
@@ -113,19 +134,27 @@ impl RecordSink for ProfileBuilder {
                 p.confusion.push(o, gt);
             }
         }
-        for (counts, value) in self.groups.iter_mut().zip(&r.groups) {
-            let g = counts.entry(value);
-            g.count += 1;
-            if let Some(o) = r.outcome {
-                g.positives += u64::from(o);
-                if let Some(gt) = r.ground_truth {
-                    g.confusion.push(o, gt);
+        let protected = self.groups.len() - self.intersections.len();
+        let (single, combined) = self.groups.split_at_mut(protected);
+        for (counts, value) in single.iter_mut().zip(&r.groups) {
+            observe_group(counts.entry(value), r);
+        }
+        for (counts, parts) in combined.iter_mut().zip(&self.intersections) {
+            // Each part is the row's value of that attribute as recorded there (`__missing__`
+            // when absent); a combined key longer than MAX_KEY_BYTES is pooled as text.
+            self.key.clear();
+            for (i, &a) in parts.iter().enumerate() {
+                if i > 0 {
+                    self.key.push_str(INTERSECTION_JOINER);
                 }
+                self.key
+                    .push_str(r.groups.get(a).map_or("", |v| v.as_ref()));
             }
-            if let Some(c) = r.confidence {
-                g.confidence_count += 1;
-                g.confidence_sum += c;
-            }
+            observe_group(counts.entry(&self.key), r);
+        }
+        if let Some(c) = r.confidence {
+            let correct = r.outcome.zip(r.ground_truth).map(|(o, gt)| o == gt);
+            p.reliability.push(confidence_bin(c), c, correct);
         }
         if let Some(t) = r.timestamp {
             if p.first_timestamp.is_none_or(|f| t < f) {
@@ -157,7 +186,9 @@ impl RecordSink for ProfileBuilder {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use audit_domain::MISSING_KEY;
     use proptest::prelude::*;
     use std::borrow::Cow;
 
@@ -227,7 +258,62 @@ mod tests {
         assert!((m.avg_confidence.unwrap_or_default() - 0.675).abs() < 1e-12);
     }
 
-    fn arb_rows() -> impl Strategy<Value = Vec<(u8, f64, bool, Option<bool>, u8)>> {
+    #[test]
+    fn intersections_combine_the_values_of_their_attributes() {
+        let mut m = mapping();
+        m.protected = vec!["gender".into(), "age".into()];
+        m.intersections = vec![vec!["gender".into(), "age".into()]];
+        m.validate().expect("valid");
+        let row = |g: &str, a: &str, o: bool| Record {
+            groups: vec![Cow::Owned(g.to_owned()), Cow::Owned(a.to_owned())],
+            ..rec("a", 0.5, o, None, "")
+        };
+        let rows = [
+            row("f", "18-25", true),
+            row("f", "18-25", false),
+            row("m", "18-25", true),
+            row("f", MISSING_KEY, true),
+        ];
+        let p = ProfileBuilder::profile_of(&m, rows.iter());
+        let x = &p.groups["gender×age"];
+        assert_eq!(
+            x.get("f×18-25").map(|g| (g.count, g.positives)),
+            Some((2, 1))
+        );
+        assert_eq!(x.get("m×18-25").map(|g| g.count), Some(1));
+        assert_eq!(
+            x.get(&format!("f×{MISSING_KEY}")).map(|g| g.count),
+            Some(1),
+            "a missing part keeps its own group's key"
+        );
+        assert_eq!(p.groups["gender"].get("f").map(|g| g.count), Some(3));
+        assert_eq!(p.groups.len(), 3);
+    }
+
+    #[test]
+    fn reliability_counts_labelled_rows_per_bin() {
+        let rows = [
+            rec("a", 0.95, true, Some(true), "x"),
+            rec("a", 0.91, true, Some(false), "x"),
+            rec("a", 0.15, false, Some(false), "x"),
+            rec("a", 0.12, false, None, "x"),
+        ];
+        let p = ProfileBuilder::profile_of(&mapping(), rows.iter());
+        let r = &p.reliability.bins;
+        assert_eq!((r[9].labelled, r[9].correct), (2, 1));
+        assert_eq!((r[1].labelled, r[1].correct), (1, 1));
+        assert!((r[1].confidence_sum - 0.27).abs() < 1e-12);
+        assert!((r[1].labelled_confidence_sum - 0.15).abs() < 1e-12);
+        // Consistent with the confusion counts: correct = tp + tn.
+        assert_eq!(p.reliability.correct(), p.confusion.tp + p.confusion.tn);
+        let m = p.metrics().performance.expect("ground truth");
+        assert_eq!(m.labelled, 3);
+        assert_eq!(m.precision, Some(0.5));
+    }
+
+    type Row = (u8, f64, bool, Option<bool>, u8, u8);
+
+    fn arb_rows() -> impl Strategy<Value = Vec<Row>> {
         proptest::collection::vec(
             (
                 0u8..70,
@@ -235,17 +321,30 @@ mod tests {
                 any::<bool>(),
                 proptest::option::of(any::<bool>()),
                 0u8..60,
+                0u8..5,
             ),
             0..200,
         )
     }
 
-    fn build(rows: &[(u8, f64, bool, Option<bool>, u8)]) -> Profile {
+    fn build(rows: &[Row]) -> Profile {
+        let mut m = mapping();
+        m.protected.push("h".into());
+        m.intersections = vec![vec!["g".into(), "h".into()]];
         let recs: Vec<Record<'static>> = rows
             .iter()
-            .map(|(l, c, o, gt, g)| rec(&format!("l{l}"), *c, *o, *gt, &format!("g{g}")))
+            .map(|(l, c, o, gt, g, h)| {
+                let mut r = rec(&format!("l{l}"), *c, *o, *gt, &format!("g{g}"));
+                // Value 0 of the second attribute is missing, as the readers record it.
+                r.groups.push(if *h == 0 {
+                    Cow::Borrowed(MISSING_KEY)
+                } else {
+                    Cow::Owned(format!("h{h}"))
+                });
+                r
+            })
             .collect();
-        ProfileBuilder::profile_of(&mapping(), recs.iter())
+        ProfileBuilder::profile_of(&m, recs.iter())
     }
 
     fn assert_same(a: &Profile, b: &Profile) -> Result<(), TestCaseError> {
@@ -267,6 +366,24 @@ mod tests {
             (fb.missing, fb.invalid, fb.moments.count)
         );
         prop_assert!((fa.moments.mean - fb.moments.mean).abs() < 1e-9);
+        prop_assert_eq!(a.groups.len(), b.groups.len());
+        for (ra, rb) in a.reliability.bins.iter().zip(&b.reliability.bins) {
+            prop_assert_eq!((ra.labelled, ra.correct), (rb.labelled, rb.correct));
+            prop_assert!((ra.confidence_sum - rb.confidence_sum).abs() < 1e-9);
+            prop_assert!((ra.labelled_confidence_sum - rb.labelled_confidence_sum).abs() < 1e-9);
+        }
+        let (ma, mb) = (a.metrics().performance, b.metrics().performance);
+        prop_assert_eq!(
+            ma.as_ref()
+                .map(|m| (m.precision, m.recall, m.f1, m.macro_f1)),
+            mb.as_ref()
+                .map(|m| (m.precision, m.recall, m.f1, m.macro_f1))
+        );
+        let ece = |m: &Option<audit_domain::ClassificationMetrics>| m.as_ref().and_then(|m| m.ece);
+        match (ece(&ma), ece(&mb)) {
+            (Some(x), Some(y)) => prop_assert!((x - y).abs() < 1e-9),
+            (x, y) => prop_assert_eq!(x, y),
+        }
         for (attr, ga) in &a.groups {
             let gb = &b.groups[attr];
             prop_assert_eq!(ga.len(), gb.len());

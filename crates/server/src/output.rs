@@ -118,6 +118,7 @@ pub fn render_text(o: &AuditOutcome) -> String {
             );
         }
     }
+    performance(&mut s, o);
     if let Some(r) = m.refusal_rate {
         let _ = writeln!(
             s,
@@ -166,6 +167,62 @@ fn features_text(
             d.missing_baseline * 100.0,
             d.missing_current * 100.0,
             d.largest_shift
+        );
+    }
+}
+
+/// Accuracy and the other classification metrics with ground truth, and the estimated accuracy
+/// of a window without it (docs/metrics.md, "Performance").
+fn performance(s: &mut String, o: &AuditOutcome) {
+    if let Some(c) = &o.metrics.performance {
+        let _ = writeln!(
+            s,
+            "performance       accuracy {}  precision {}  recall {}  f1 {}  macro_precision {}  macro_recall {}  macro_f1 {}  ece {}  ({} rows with ground truth)",
+            opt(c.accuracy),
+            opt(c.precision),
+            opt(c.recall),
+            opt(c.f1),
+            opt(c.macro_precision),
+            opt(c.macro_recall),
+            opt(c.macro_f1),
+            opt(c.ece),
+            c.labelled
+        );
+    }
+    let Some(p) = &o.statistics.performance else {
+        return;
+    };
+    if p.accuracy.is_some() {
+        let _ = writeln!(
+            s,
+            "  vs baseline     accuracy {} (baseline {}, p {})  f1 {}  macro_f1 {}  ece {} (baseline {})",
+            opt(p.accuracy_change),
+            opt(p.baseline_accuracy),
+            opt(p.accuracy_p),
+            opt(p.f1_change),
+            opt(p.macro_f1_change),
+            opt(p.ece_change),
+            opt(p.baseline_ece)
+        );
+    }
+    if let (Some(e), Some(se)) = (p.estimated_accuracy, p.estimated_accuracy_se) {
+        let _ = writeln!(
+            s,
+            "estimated         accuracy {} ± {} from the baseline's accuracy per confidence bin (baseline {}, change {} ± {}, p {}){}",
+            opt(Some(e)),
+            opt(Some(se)),
+            opt(p.baseline_accuracy),
+            opt(p.estimated_accuracy_change),
+            opt(p.estimated_accuracy_change_se),
+            opt(p.estimated_accuracy_p),
+            if p.estimate_fallback_bins.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; mean confidence used for bins {}",
+                    p.estimate_fallback_bins.join(", ")
+                )
+            }
         );
     }
 }

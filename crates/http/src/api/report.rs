@@ -282,9 +282,27 @@ fn passive_of(
         row("confidence variance", |m| m.confidence_variance),
         row("positive outcome rate", |m| m.outcome_rate),
         row("accuracy (with ground truth)", |m| m.accuracy),
+        row("precision (positive class)", |m| {
+            m.performance.as_ref().and_then(|p| p.precision)
+        }),
+        row("recall (positive class)", |m| {
+            m.performance.as_ref().and_then(|p| p.recall)
+        }),
+        row("F1 (positive class)", |m| {
+            m.performance.as_ref().and_then(|p| p.f1)
+        }),
+        row("macro F1 (both classes)", |m| {
+            m.performance.as_ref().and_then(|p| p.macro_f1)
+        }),
+        row("expected calibration error", |m| {
+            m.performance.as_ref().and_then(|p| p.ece)
+        }),
         row("invalid row ratio", |m| Some(m.invalid_row_ratio)),
         row("refusal rate (LLM logs)", |m| m.refusal_rate),
     ];
+    if let Some(row) = estimated_row(current, baseline) {
+        metrics.push(row);
+    }
     metrics.retain(|m| m.current.is_some() || m.baseline.is_some());
     if current.is_none() {
         metrics.clear();
@@ -329,6 +347,22 @@ fn features_of(metrics: Option<&Value>) -> Vec<audit_report::FeatureRow> {
         .collect();
     rows.sort_by(|a, b| b.psi.total_cmp(&a.psi));
     rows
+}
+
+/// The accuracy estimated for a window without ground truth from the baseline's accuracy per
+/// confidence bin, beside the baseline's accuracy (docs/metrics.md, "Performance").
+fn estimated_row(current: Option<&Profile>, baseline: Option<&Profile>) -> Option<MetricRow> {
+    let (c, b) = (current?, baseline?);
+    if c.confusion.total() > 0 {
+        return None;
+    }
+    let e = audit_core::estimate_accuracy(&b.reliability, &c.confidence_histogram, &c.reliability)?;
+    Some(MetricRow {
+        name: "estimated accuracy (no ground truth)".into(),
+        whole: false,
+        baseline: Some(e.baseline_accuracy),
+        current: Some(e.accuracy),
+    })
 }
 
 fn active_of(evidence: Option<&Value>) -> Active {
@@ -446,6 +480,16 @@ fn threshold_rows(t: &Thresholds) -> Vec<ThresholdRow> {
             "eod_increase",
             bands(&t.eod_increase),
             "growth of the true-positive-rate gap between groups",
+        ),
+        row(
+            "accuracy_drop",
+            bands(&t.accuracy_drop),
+            "fall of the accuracy below the baseline's, with ground truth",
+        ),
+        row(
+            "estimated_accuracy_drop",
+            bands(&t.estimated_accuracy_drop),
+            "fall of the accuracy estimated without ground truth below the baseline's",
         ),
         row(
             "min_samples",
