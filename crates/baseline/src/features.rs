@@ -57,6 +57,8 @@ struct Binned {
     labels: Vec<String>,
     baseline: Vec<f64>,
     current: Vec<f64>,
+    /// Categories with current rows and none in the baseline.
+    new: Vec<String>,
 }
 
 fn fmt_num(x: f64) -> String {
@@ -101,6 +103,7 @@ fn decile_bins(b: &NumericFeature, c: &NumericFeature) -> Binned {
         labels,
         baseline: diff(&cb),
         current: diff(&cc),
+        new: Vec::new(),
     }
 }
 
@@ -183,23 +186,9 @@ fn categorical(b: &CategoryCounts, c: &CategoryCounts) -> Option<(FeatureDrift, 
             labels: a.keys,
             baseline: a.baseline,
             current: a.current,
+            new: a.new_in_current,
         },
     ))
-}
-
-/// The category whose share moved most.
-fn largest_bin_shift(bins: &Binned, p: &[f64], q: &[f64]) -> String {
-    (0..bins.labels.len())
-        .max_by(|x, y| (q[*x] - p[*x]).abs().total_cmp(&(q[*y] - p[*y]).abs()))
-        .map(|i| {
-            format!(
-                "'{}' {:.1}% → {:.1}%",
-                bins.labels[i],
-                p[i] * 100.0,
-                q[i] * 100.0
-            )
-        })
-        .unwrap_or_default()
 }
 
 /// Every feature both profiles hold: statistics, tests (one per feature, in the audit's
@@ -248,7 +237,15 @@ pub fn assess(
             h.map(|h| h.df),
             h.map(|h| h.p_value),
         );
-        let bin_shift = largest_bin_shift(&bins, &p, &q);
+        let bin_shift = crate::Distribution {
+            keys: bins.labels,
+            p: p.clone(),
+            q: q.clone(),
+            p_counts: Vec::new(),
+            q_counts: Vec::new(),
+            new: bins.new,
+        }
+        .largest_shift();
         d.largest_shift = if d.largest_shift.is_empty() {
             bin_shift
         } else {

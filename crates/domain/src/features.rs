@@ -23,8 +23,12 @@ pub const SKETCH_MIN_VALUE: f64 = 1e-9;
 /// Most features of each kind a mapping may name.
 pub const MAX_FEATURES: usize = 64;
 
+/// Built once: `Config::new` takes logarithms, and every added value needs the config.
+static CONFIG: std::sync::LazyLock<Config> =
+    std::sync::LazyLock::new(|| Config::new(SKETCH_ALPHA, SKETCH_MAX_BINS, SKETCH_MIN_VALUE));
+
 fn sketch_config() -> Config {
-    Config::new(SKETCH_ALPHA, SKETCH_MAX_BINS, SKETCH_MIN_VALUE)
+    *CONFIG
 }
 
 /// A mergeable quantile sketch that holds bucket counts only.
@@ -46,8 +50,7 @@ impl QuantileSketch {
     /// Adds a finite value (others are the caller's to count as invalid).
     pub fn add(&mut self, x: f64) {
         let s = self.0.get_or_insert_with(|| DDSketch::new(sketch_config()));
-        let cfg = sketch_config();
-        s.add(Self::representative(&cfg, x));
+        s.add(Self::representative(&CONFIG, x));
     }
 
     pub fn merge_from(&mut self, o: &QuantileSketch) {
