@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -115,9 +116,14 @@ def tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
     missing = [c for c in TABULAR if c not in df.columns]
     if missing:
         raise SystemExit(f"peers.py: {path} lacks columns {missing}")
+    # Input-feature columns as `auditor gen-evidence --features N` writes them.
+    num = sorted((c for c in df.columns if re.fullmatch(r"num_\d+", str(c))), key=lambda c: int(c[4:]))
+    cat = sorted((c for c in df.columns if re.fullmatch(r"cat_\d+", str(c))), key=lambda c: int(c[4:]))
     # Drops ts, request_id and anything else (free text) not in the tabular set.
-    df = df[TABULAR].copy()
-    for c in NUMERIC:
+    df = df[TABULAR + num + cat].copy()
+    df.attrs["numeric"] = NUMERIC + num
+    df.attrs["categorical"] = CATEGORICAL + cat
+    for c in NUMERIC + num:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     for c in BOOLEAN:
         col = df[c]
@@ -127,7 +133,7 @@ def tidy(df: pd.DataFrame, path: str) -> pd.DataFrame:
                 raise SystemExit(f"peers.py: {path}: column {c} has non-boolean values")
             col = col.astype(bool)
         df[c] = col
-    for c in CATEGORICAL:
+    for c in CATEGORICAL + cat:
         # Plain object strings: the form both libraries treat as categorical.
         df[c] = df[c].astype(object)
     return df
@@ -201,8 +207,8 @@ def run_evidently(ref: pd.DataFrame, cur: pd.DataFrame) -> Dict[str, Any]:
     from evidently.presets import DataDriftPreset
 
     definition = DataDefinition(
-        numerical_columns=NUMERIC,
-        categorical_columns=CATEGORICAL + BOOLEAN,
+        numerical_columns=ref.attrs.get("numeric", NUMERIC),
+        categorical_columns=ref.attrs.get("categorical", CATEGORICAL) + BOOLEAN,
     )
     t0 = time.perf_counter()
     ref_ds = Dataset.from_pandas(ref, data_definition=definition)

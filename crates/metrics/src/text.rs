@@ -1,6 +1,6 @@
 //! In-memory analysis of LLM text fields: refusals, PII kinds (in prompts and in responses),
 //! response length. Only counts leave this module; the text is borrowed for the call and never
-//! copied.
+//! kept.
 
 use audit_domain::{RESPONSE_LENGTH_EDGES, TextStats};
 use regex::Regex;
@@ -9,6 +9,10 @@ use std::sync::LazyLock;
 
 /// PII kinds, in the order of [`PII_PATTERNS`].
 pub const PII_KINDS: [&str; 5] = ["email", "phone", "card_number", "national_id", "secret"];
+const EMAIL: usize = 0;
+const CARD: usize = 2;
+const NATIONAL_ID: usize = 3;
+const SECRET: usize = 4;
 
 const PII_PATTERNS: [&str; 5] = [
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
@@ -97,16 +101,31 @@ const REFUSAL_PATTERN: &str = concat!(
     r"|as\s+an\s+ai(?:\s+language\s+model)?,?\s+i\s+(?:can(?:'|’)?t|cannot|am\s+not\s+able))"
 );
 
-/// The refusal pattern as compiled for the common case: ASCII case-insensitivity, word
-/// boundaries and whitespace (`(?i-u)`). A Unicode `\b` stops the regex crate's lazy DFA on
-/// non-ASCII text, and Unicode `(?i)` or `\s` keep it from using the pattern's literals as a
-/// prefilter: 2.5k instructions a response instead of 4–6.6k (docs/benchmarks.md). Unicode
-/// `(?i)` adds only `ſ` and the Kelvin sign to these English phrases.
-/// On ASCII text this matches exactly what [`REFUSAL_PATTERN`] matches (tested).
-static REFUSAL_ASCII: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&REFUSAL_PATTERN.replacen("(?i)", "(?i-u)", 1))
+/// The refusal pattern as compiled for the common case: ASCII word boundaries and whitespace
+/// (`-u`), and no case-insensitivity at all, because it runs on the response's opening
+/// lowercased ([`lowercase_head`]). The pattern's letters are all lowercase (tested), so this
+/// matches exactly what the pattern matches with ASCII case-insensitivity (`(?i-u)`), and
+/// Unicode `(?i)` adds only `ſ` and the Kelvin sign to these English phrases.
+///
+/// Why: a Unicode `\b` stops the regex crate's lazy DFA on non-ASCII text, and Unicode `(?i)`
+/// or `\s` cost the pattern its literal prefilter. Even ASCII `(?i)` doubles every letter of
+/// the literals, so the prefilter can keep only two-byte prefixes (`i `, `as`, `ag`) that
+/// ordinary sentences are full of; on lowercased text it keeps whole phrases (`i can`,
+/// `as an `, `against `) and seldom stops (176 → 74 ns a response, docs/benchmarks.md).
+static REFUSAL_LOWER: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(&REFUSAL_PATTERN.replacen("(?i)", "(?-u)", 1))
         .expect("refusal pattern is a valid regex")
 });
+
+/// The opening of a response, lowercased into `buf` (ASCII letters only: every other byte,
+/// and so every UTF-8 sequence, is left as it is, at the same offset).
+fn lowercase_head<'b>(head: &str, buf: &'b mut [u8; REFUSAL_WINDOW_BYTES]) -> &'b [u8] {
+    let lower = &mut buf[..head.len()];
+    for (l, b) in lower.iter_mut().zip(head.as_bytes()) {
+        *l = b.to_ascii_lowercase();
+    }
+    lower
+}
 
 /// The same with Unicode whitespace, for the rare response whose opening holds a non-ASCII
 /// space (a no-break space between "I can't" and "help" is still a refusal).
@@ -158,7 +177,8 @@ fn head(s: &str, max: usize) -> &str {
 /// Whether a response refuses.
 pub fn is_refusal(response: &str) -> bool {
     let head = head(response, REFUSAL_WINDOW_BYTES);
-    REFUSAL_ASCII.is_match(head)
+    let mut buf = [0u8; REFUSAL_WINDOW_BYTES];
+    REFUSAL_LOWER.is_match(lowercase_head(head, &mut buf))
         || (has_non_ascii_space(head) && REFUSAL_UNICODE_SPACE.is_match(head))
 }
 
@@ -183,21 +203,72 @@ pub fn luhn_valid(s: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// What one pass over a text's bytes tells the PII scan: which kinds could match at all.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Gates {
+    /// ASCII digits, against [`MIN_DIGITS`].
+    digits: u32,
+    /// An `@`: every email holds one.
+    at: bool,
+    /// A `:` or `=`, which a `key: value` secret holds, or a `-` or `_`, which the prefixed
+    /// tokens other than `AKIA…` and `AIza…` hold (`sk-`, `gh?_`, `xox?-`, `-----BEGIN`).
+    secret_punctuation: bool,
+}
+
+/// One pass, in 255-byte chunks so that the digit count fits a byte: written as sums and
+/// ORs of 0/1 so that it compiles to vector code (`filter().count()` and `any()` do not), a
+/// third of the time of a `u32` sum alone.
+fn gates(text: &[u8]) -> Gates {
+    let (mut digits, mut at, mut punctuation) = (0u32, 0u8, 0u8);
+    for chunk in text.chunks(255) {
+        let mut d = 0u8;
+        for &b in chunk {
+            d += u8::from(b.wrapping_sub(b'0') < 10);
+            at |= u8::from(b == b'@');
+            punctuation |= u8::from(b == b':')
+                | u8::from(b == b'=')
+                | u8::from(b == b'-')
+                | u8::from(b == b'_');
+        }
+        digits += u32::from(d);
+    }
+    Gates {
+        digits,
+        at: at != 0,
+        secret_punctuation: punctuation != 0,
+    }
+}
+
+/// Whether `text` holds `AKIA` or `AIza`, the prefixes of the two secret tokens without
+/// punctuation: one `memchr` for the rare `A`, then the next three bytes (a fifth of the time
+/// of two substring searches).
+fn has_key_prefix(text: &[u8]) -> bool {
+    memchr::memchr_iter(b'A', text).any(|i| matches!(text.get(i + 1..i + 4), Some(b"KIA" | b"Iza")))
+}
+
+/// Whether kind `i` can match a text with these gates, before any regex runs. The secret
+/// regex's own prefilter has to fall back to two-byte case variants (`pa`, `Se`, …) of its
+/// case-insensitive key names and so stops on ordinary words; most texts have none of the
+/// punctuation and neither prefix, and skip it.
+fn may_match(i: usize, g: &Gates, text: &[u8]) -> bool {
+    match i {
+        EMAIL => g.at,
+        SECRET => g.secret_punctuation || has_key_prefix(text),
+        _ => g.digits >= MIN_DIGITS[i],
+    }
+}
+
 /// The PII kinds found in `text` (card numbers only when the Luhn check passes).
 pub fn pii_mask(text: &str) -> PiiMask {
-    // Written as a sum of 0/1 so that it compiles to vector code (a `filter().count()` did not).
-    let digits: u32 = text
-        .bytes()
-        .map(|b| u32::from(b.wrapping_sub(b'0') < 10))
-        .sum();
+    let g = gates(text.as_bytes());
     let mut mask = 0u8;
     for (i, re) in PII.iter().enumerate() {
-        if digits < MIN_DIGITS[i] || (i == 0 && memchr::memchr(b'@', text.as_bytes()).is_none()) {
+        if !may_match(i, &g, text.as_bytes()) {
             continue;
         }
         let found = match i {
-            2 => re.find_iter(text).any(|m| luhn_valid(m.as_str())),
-            3 => re
+            CARD => re.find_iter(text).any(|m| luhn_valid(m.as_str())),
+            NATIONAL_ID => re
                 .find_iter(text)
                 .any(|m| !part_of_longer_number(text, m.start(), m.end())),
             _ => re.is_match(text),
@@ -293,6 +364,8 @@ mod tests {
         assert_eq!(pii_kinds("write to jane.doe@example.com"), ["email"]);
         assert_eq!(pii_kinds("call (415) 555-0132 today"), ["phone"]);
         assert_eq!(pii_kinds("call +44 20 7946 0958"), ["phone"]);
+        // The fewest digits a phone match holds (MIN_DIGITS).
+        assert_eq!(pii_kinds("call +1 2 34 56"), ["phone"]);
         assert_eq!(pii_kinds("card 4111 1111 1111 1111"), ["card_number"]);
         assert!(
             pii_kinds("order 4111 1111 1111 1112").is_empty(),
@@ -355,6 +428,10 @@ mod tests {
         assert!(is_refusal("I\u{3000}can't help with that."));
         assert!(is_refusal("I can't\u{2009}help — désolé."));
         assert!(!is_refusal("Claro, aquí está: I can help with that. 😊"));
+        // The curly apostrophe is one of the hints' literals.
+        assert!(is_refusal("Lo siento. I can’t assist with that."));
+        assert!(is_refusal("I won’t help with that, désolé."));
+        assert!(is_refusal("申し訳ありません、I am unable to provide that."));
     }
 
     /// The patterns as they were before word boundaries and digits became ASCII: the
@@ -377,6 +454,40 @@ mod tests {
             })
             .map(|(_, k)| *k)
             .collect()
+    }
+
+    #[test]
+    fn refusal_pattern_letters_are_lowercase() {
+        // REFUSAL_LOWER runs the pattern case-sensitively on lowercased text: exact only
+        // while the pattern holds no uppercase letter.
+        assert!(!REFUSAL_PATTERN.bytes().any(|b| b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn gates_count_past_a_chunk() {
+        let text = format!("{}@{}x=y", "7".repeat(600), "é".repeat(200));
+        let g = gates(text.as_bytes());
+        assert_eq!((g.digits, g.at, g.secret_punctuation), (600, true, true));
+        assert_eq!(
+            gates("no gates here, 12345 é".as_bytes()),
+            Gates {
+                digits: 5,
+                ..Gates::default()
+            }
+        );
+        for p in [":", "=", "-", "_"] {
+            assert!(gates(p.as_bytes()).secret_punctuation, "{p}");
+        }
+        assert!(has_key_prefix(b"xAKIA") && has_key_prefix(b"An AIza"));
+        assert!(!has_key_prefix(b"AKI A AIz") && !has_key_prefix(b"A"));
+    }
+
+    #[test]
+    fn key_names_with_unicode_case_folds_are_secrets() {
+        // The key names keep Unicode case folding, so the hints must not hide these.
+        assert_eq!(pii_kinds("paſſword: abcdefghijkl12"), ["secret"]);
+        assert_eq!(pii_kinds("my api_\u{212A}ey = abcdefghijkl12"), ["secret"]);
+        assert_eq!(pii_kinds("xſecret: abcdefghijkl12"), ["secret"]);
     }
 
     #[test]
@@ -449,6 +560,42 @@ mod tests {
             "but ",
             "against our policies",
             "As an AI, ",
+            // Each refusal alternative and the hints that gate it, with near misses.
+            "can not",
+            "can",
+            "not",
+            "will not",
+            "will",
+            " am unable to",
+            "'m unable to",
+            " am not able to",
+            " must decline",
+            " refuse",
+            " sorry, ",
+            " afraid ",
+            " assist",
+            " do that",
+            "violates my guidelines",
+            "our usage policy",
+            "usage polic",
+            "\x0b",
+            "\x0c",
+            "\r",
+            "  ",
+            // Secret prefixes and key names, in the cases the regex and the hints see.
+            "secret",
+            "SECRET",
+            "PassWord",
+            "access_token",
+            "access-Token",
+            "apikey",
+            "API-KEY",
+            "ghs_",
+            "xoxp-",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----begin ec private key-----",
+            "AIzaSyA1234567890abcdefghijklmnopqrstu",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
             "\n",
             "\t",
         ]);
@@ -456,14 +603,51 @@ mod tests {
             4 => pieces.prop_map(str::to_owned),
             1 => "[ -~]{1,4}",
         ];
-        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+        prop::collection::vec(piece, 0..32).prop_map(|v| v.concat())
+    }
+
+    /// Refusals and secrets as the patterns spell them, with near misses (too few whitespace
+    /// or key characters, a verb the pattern lacks) and every whitespace byte `\s` allows:
+    /// each alternative, and so each hint literal that gates it, is drawn often.
+    fn phrase() -> impl Strategy<Value = String> {
+        let refusal = concat!(
+            r"(?i-u:(i|i'm sorry,? (but )?i|i’m afraid i|i am sorry,? i|as an ai( language model)?,? i|xi)",
+            r"[ \t\n\r\x0b\x0c]{0,2}",
+            r"(can'?t|can’t|cannot|can[ \t\x0b]{1,2}not|won'?t|won’t|will[ \n\x0c]{1,2}not|am unable to",
+            r"|'m unable to|am not able to|am\rnot able|must decline|refuse|can|will|am able to)",
+            r"[ \t\r]{0,2}(help|assist|provide|comply|do that|share|create|write|support|fulfill?",
+            r"|answer|generate|give|engage|go)",
+            r"|(against|violates?|violation)[ \n]{1,2}(my|our|your) (guidelines|policies|policy",
+            r"|usage polic(y|ies)|rules))",
+        );
+        let secret = concat!(
+            r"(?i-u:api[_-]?key|secret|access[_-]?token|password)[ \t]{0,2}[:=] {0,2}['\x22]?",
+            r"[A-Za-z0-9_/+-]{10,14}|AKIA[0-9A-Z]{15,16}|sk-[A-Za-z0-9_-]{18,22}",
+            r"|gh[pousr]_[A-Za-z0-9]{35,36}|xox[baprs]-[A-Za-z0-9-]{9,11}",
+            r"|-----BEGIN (RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----|AIza[0-9A-Za-z_-]{34,35}",
+        );
+        prop_oneof![
+            prop::string::string_regex(refusal).unwrap(),
+            prop::string::string_regex(secret).unwrap(),
+        ]
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(5000))]
         // Same detections as the Unicode patterns wherever the two can be compared.
         #[test]
         fn ascii_text_gets_the_unicode_patterns_detections(text in ascii_text()) {
+            prop_assert_eq!(pii_kinds(&text), unicode_pii_kinds(&text));
+            prop_assert_eq!(is_refusal(&text), unicode_refusal(&text));
+        }
+
+        // The hint literals never hide a match: phrases built to match, or nearly, in filler
+        // that seldom holds a hint itself (one there would let the regex run anyway).
+        #[test]
+        fn hints_keep_every_detection(
+            (before, phrase, after) in ("[A-Za-z0-9 .,]{0,12}", phrase(), "[A-Za-z0-9 .,]{0,12}")
+        ) {
+            let text = format!("{before}{phrase}{after}");
             prop_assert_eq!(pii_kinds(&text), unicode_pii_kinds(&text));
             prop_assert_eq!(is_refusal(&text), unicode_refusal(&text));
         }

@@ -10,6 +10,8 @@ use printpdf::{
 
 use crate::{Content, Report, four_fifths, severity_rank};
 
+mod features;
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the PDF: {0}")]
 pub struct PdfError(String);
@@ -288,6 +290,7 @@ pub fn render_pdf(r: &Report) -> Result<Vec<u8>, PdfError> {
                     false,
                 );
             }
+            features::features(&mut w, &p.features);
         }
     }
     history_chart(&mut w, r);
@@ -388,7 +391,7 @@ fn history_chart(w: &mut Writer, r: &Report) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{Attribute, FindingRow, GroupCount, HistoryPoint, Passive, Scores};
+    use crate::{Attribute, FeatureRow, FindingRow, GroupCount, HistoryPoint, Passive, Scores};
 
     fn sample() -> Report {
         Report {
@@ -434,6 +437,18 @@ mod tests {
                     ],
                 }],
                 min_group_size: 30,
+                features: (0..12)
+                    .map(|i| FeatureRow {
+                        name: format!("feature_{i}"),
+                        kind: if i % 2 == 0 { "numeric" } else { "categorical" }.into(),
+                        psi: 0.6 / f64::from(i + 1),
+                        js: 0.1 / f64::from(i + 1),
+                        ks: (i % 2 == 0).then_some(0.3 / f64::from(i + 1)),
+                        wasserstein_norm: (i % 2 == 0).then_some(0.5),
+                        p_value: Some(1e-6),
+                        largest_shift: "web: 40% -> 25%".into(),
+                    })
+                    .collect(),
                 ..Passive::default()
             })),
             history: vec![
@@ -469,6 +484,14 @@ mod tests {
         assert!(text.contains("dir.gender.39"));
         assert!(text.contains("Selection rate ratio >= rule broken for group 0"));
         assert!(text.contains("four-fifths"));
+        assert!(text.contains("Most drifted input features"), "{text}");
+        assert!(
+            text.contains("feature_11 (categorical): PSI 0.050"),
+            "{text}"
+        );
+        if let Ok(path) = std::env::var("REPORT_PDF_OUT") {
+            std::fs::write(path, &bytes).unwrap();
+        }
     }
 
     #[test]
