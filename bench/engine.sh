@@ -63,11 +63,12 @@ if [ "$BENCH_LLM" = 1 ]; then
     >"$BENCH_DIR/llm_text.toml"
 fi
 
-# time_case NAME ROWS CMD...: median wall time and max RSS over BENCH_RUNS runs.
+# time_case NAME ROWS CMD...: median wall time, median CPU (user + system) time and max RSS
+# over BENCH_RUNS runs. CPU time is the steadier figure when something else shares the machine.
 rows_out=()
 time_case() {
   local name="$1" rows="$2"; shift 2
-  local walls=() rsss=() i log
+  local walls=() cpus=() rsss=() i log
   for ((i = 1; i <= BENCH_RUNS; i++)); do
     log="$LOGS/${name// /_}.$i.time"
     /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$LOGS/${name// /_}.$i.stderr" || {
@@ -77,13 +78,15 @@ time_case() {
     }
     walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
       for (j = 1; j <= n; j++) s = s * 60 + t[j]; print s }' "$log")")
+    cpus+=("$(awk -F': ' '/(User|System) time \(seconds\)/ { s += $2 } END { print s }' "$log")")
     rsss+=("$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")")
   done
-  local wall rss
+  local wall cpu rss
   wall="$(printf '%s\n' "${walls[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
+  cpu="$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
   rss="$(printf '%s\n' "${rsss[@]}" | sort -g | tail -n1)"
-  rows_out+=("$(awk -v name="$name" -v rows="$rows" -v w="$wall" -v r="$rss" 'BEGIN {
-    printf "| %s | %d | %.2f | %.2f | %.1f |", name, rows, w, rows / w / 1e6, r / 1024 }')")
+  rows_out+=("$(awk -v name="$name" -v rows="$rows" -v w="$wall" -v c="$cpu" -v r="$rss" 'BEGIN {
+    printf "| %s | %d | %.2f | %.2f | %.2f | %.1f |", name, rows, w, rows / w / 1e6, c, r / 1024 }')")
   echo "engine.sh: $name: ${wall}s, ${rss} KB" >&2
 }
 
@@ -129,6 +132,6 @@ done
 echo
 echo "$(nproc) cores; $("$AUDITOR" --version); median of $BENCH_RUNS runs"
 echo
-echo "| case | rows | wall s | M rows/s | peak RSS MiB |"
-echo "|---|---:|---:|---:|---:|"
+echo "| case | rows | wall s | M rows/s | CPU s | peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_out[@]}"

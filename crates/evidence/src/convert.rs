@@ -40,6 +40,10 @@ pub struct Plan {
     pub(crate) mapping: FieldMapping,
     pub(crate) window: TimeWindow,
     columns: Vec<(String, Role)>,
+    /// The same, for lookups by name: JSON Lines look every key of every row up, and with
+    /// feature columns a mapping has dozens of same-length names (`num_0`, `num_1`, …) that a
+    /// linear scan compared byte by byte (a seventh of the audit's time with 20 features).
+    by_name: foldhash::HashMap<String, Role>,
 }
 
 impl Plan {
@@ -67,10 +71,17 @@ impl Plan {
         for (i, f) in mapping.features.categorical.iter().enumerate() {
             columns.push((f.clone(), Role::Categorical(i)));
         }
+        let mut by_name =
+            foldhash::HashMap::with_capacity_and_hasher(columns.len(), Default::default());
+        for (c, r) in &columns {
+            // The first role of a name wins, as with the linear scan this replaces.
+            by_name.entry(c.clone()).or_insert(*r);
+        }
         Plan {
             mapping,
             window,
             columns,
+            by_name,
         }
     }
 
@@ -78,13 +89,10 @@ impl Plan {
         &self.mapping
     }
 
-    /// The role of a column name, by linear scan: mappings have a handful of columns.
+    /// The role of a column name.
     #[inline]
     pub(crate) fn role_of(&self, name: &str) -> Option<Role> {
-        self.columns
-            .iter()
-            .find(|(c, _)| c == name)
-            .map(|(_, r)| *r)
+        self.by_name.get(name).copied()
     }
 
     pub(crate) fn columns(&self) -> &[(String, Role)] {
