@@ -10,6 +10,7 @@ mod audits;
 mod browser;
 mod compliance;
 mod concurrency;
+mod console;
 mod dashboards;
 mod decisions;
 mod errors;

@@ -86,6 +86,8 @@ pub fn access(method: &Method, pattern: &str) -> Access {
     }
     match (method.as_str(), pattern) {
         (_, "/health" | "/openapi.json") | ("POST", "/auth/login") => Public,
+        // The console's pages check its session cookie themselves (audit-console).
+        ("GET", "/" | "/login" | "/console.css") | ("POST", "/login" | "/logout") => Public,
         ("GET", "/users" | "/api-keys" | "/webhooks" | "/webhooks/{id}/deliveries") => {
             Needs(Role::Admin)
         }
@@ -251,7 +253,11 @@ fn presented(req: &ServiceRequest) -> Option<String> {
 }
 
 /// Looks a presented credential up: `None` when unknown, expired or revoked.
-async fn identify(state: &web::Data<AppState>, token: String) -> Result<Option<Caller>, ApiError> {
+/// The caller a credential (API key or login token) stands for, if any.
+pub async fn identify(
+    state: &web::Data<AppState>,
+    token: String,
+) -> Result<Option<Caller>, ApiError> {
     let hash = sha256_hex(&token);
     if let Some(c) = state.credentials.get(&hash) {
         return Ok(Some(c));

@@ -383,9 +383,11 @@ async fn docs_redirect() -> HttpResponse {
         .finish()
 }
 
-/// The application: routes, extractor error handlers, CORS, OpenAPI and Swagger UI.
+/// The application: routes, extractor error handlers, CORS, OpenAPI and Swagger UI, and the
+/// routes `pages` adds (the console's, kept out of the OpenAPI document).
 pub fn app(
     state: web::Data<AppState>,
+    pages: fn(&mut web::ServiceConfig),
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -420,6 +422,7 @@ pub fn app(
     app.app_data(methods)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .route("/docs", web::get().to(docs_redirect))
+        .configure(pages)
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(auth::guard))
         .wrap(cors)

@@ -443,11 +443,13 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         },
     );
     let result = actix_web::rt::System::new().block_on(async {
-        let server = actix_web::HttpServer::new(move || audit_http::app(state.clone()))
-            .workers(s.http_workers)
-            .backlog(2048)
-            .bind(&s.bind)
-            .with_context(|| format!("cannot listen on {}", s.bind))?;
+        let server = actix_web::HttpServer::new(move || {
+            audit_http::app(state.clone(), audit_console::configure)
+        })
+        .workers(s.http_workers)
+        .backlog(2048)
+        .bind(&s.bind)
+        .with_context(|| format!("cannot listen on {}", s.bind))?;
         if let Some(key) = &first_key {
             let mut out = std::io::stdout().lock();
             writeln!(

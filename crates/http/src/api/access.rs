@@ -100,15 +100,26 @@ pub async fn login(
         .peer_addr()
         .unwrap_or("unknown")
         .to_owned();
-    if !state.logins.allow(&who) {
+    let b = body.into_inner();
+    let token = open_session(&state, &who, b.username, b.password).await?;
+    Ok(HttpResponse::Ok().json(token))
+}
+
+/// Checks a username and password and opens a login session: the API's `/auth/login` and the
+/// console's sign-in form. `who` is the client address the rate limit counts.
+pub async fn open_session(
+    state: &web::Data<AppState>,
+    who: &str,
+    username: String,
+    password: String,
+) -> Result<Token, ApiError> {
+    if !state.logins.allow(who) {
         return Err(ApiError::new(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             "too many login attempts from this address; wait a minute",
         ));
     }
-    let b = body.into_inner();
-    let name = b.username.clone();
-    let user = read(&state, move |c| access::user_by_name(c, &name)).await?;
+    let user = read(state, move |c| access::user_by_name(c, &username)).await?;
     // One answer for every failure (unknown user, wrong password, locked account), after the
     // same argon2 work, so that neither text nor timing tells which usernames exist.
     let wrong = || ApiError::unauthorized("wrong username or password, or the account is locked");
@@ -116,7 +127,6 @@ pub async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .or_else(|| DUMMY_HASH.clone());
-    let password = b.password;
     let ok = web::block(move || hash.is_some_and(|h| auth::verify_password(&password, &h))).await?;
     let Some(user) = user else {
         return Err(wrong());
@@ -126,7 +136,7 @@ pub async fn login(
         let max = state.config.login_max_failures;
         let lock = chrono::Duration::from_std(state.config.login_lock)
             .unwrap_or_else(|_| chrono::Duration::minutes(15));
-        let locked = write(&state, move |c| access::login_failed(c, &uid, max, lock)).await?;
+        let locked = write(state, move |c| access::login_failed(c, &uid, max, lock)).await?;
         tracing::warn!(username = %user.user.username, locked, "login failed");
         return Err(wrong());
     }
@@ -137,7 +147,7 @@ pub async fn login(
         .unwrap_or_else(|_| chrono::Duration::hours(1));
     let expires_at = now + ttl;
     let u = user.user.clone();
-    let opened = write(&state, move |c| {
+    let opened = write(state, move |c| {
         if !access::login_succeeded(c, &uid)? {
             return Ok(false);
         }
@@ -150,13 +160,26 @@ pub async fn login(
         return Err(wrong());
     }
     tracing::info!(username = %u.username, "logged in");
-    Ok(HttpResponse::Ok().json(Token {
+    Ok(Token {
         access_token: token,
         token_type: "bearer".into(),
         expires_at,
         role: u.role,
         tenant_id: u.tenant_id,
-    }))
+    })
+}
+
+/// Ends the login session of a `ses_` token; whether there was one.
+pub async fn close_session(state: &web::Data<AppState>, token: &str) -> Result<bool, ApiError> {
+    if !token.starts_with("ses_") {
+        return Ok(false);
+    }
+    let h = auth::sha256_hex(token);
+    let ended = write(state, move |c| access::end_session(c, &h)).await?;
+    if ended {
+        state.credentials.clear();
+    }
+    Ok(ended)
 }
 
 /// End the login session of the presented token.
@@ -167,16 +190,10 @@ pub async fn logout(
     req: HttpRequest,
     _caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let token = auth::presented_in(req.headers())
-        .filter(|t| t.starts_with("ses_"))
-        .map(|t| auth::sha256_hex(&t));
-    let ended = match token {
-        Some(h) => write(&state, move |c| access::end_session(c, &h)).await?,
+    let ended = match auth::presented_in(req.headers()) {
+        Some(t) => close_session(&state, &t).await?,
         None => false,
     };
-    if ended {
-        state.credentials.clear();
-    }
     Ok(HttpResponse::Ok().json(Deleted {
         deleted: ended,
         detail: if ended {

@@ -1,0 +1,142 @@
+//! The pages' markup (maud escapes every value it interpolates).
+
+use audit_store::repo::dashboard::Overview;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::session::Session;
+
+/// The frame of every page: a skip link, the header with who is signed in, the main content.
+fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · AI Auditor" }
+                link rel="stylesheet" href="/console.css";
+            }
+            body {
+                a class="skip" href="#main" { "Skip to content" }
+                header {
+                    span class="brand" { "AI Auditor" }
+                    @if let Some(s) = session {
+                        nav aria-label="Main" {
+                            a href="/" aria-current="page" { "Overview" }
+                            a href="/docs/" { "API" }
+                        }
+                        form class="signout" method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(s.csrf());
+                            span class="who" {
+                                (s.caller.actor) " · " (format!("{:?}", s.caller.role).to_lowercase())
+                            }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in form; `error` is shown next to the fields it concerns.
+pub(crate) fn login(csrf: &str, username: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            form class="card login" method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                @if let Some(e) = error {
+                    p class="error" role="alert" id="login-error" { (e) }
+                }
+                label for="username" { "Username" }
+                input id="username" name="username" type="text" autocomplete="username"
+                    required value=(username)
+                    aria-describedby=[error.map(|_| "login-error")];
+                label for="password" { "Password" }
+                input id="password" name="password" type="password"
+                    autocomplete="current-password" required
+                    aria-describedby=[error.map(|_| "login-error")];
+                button type="submit" { "Sign in" }
+            }
+            p class="hint" {
+                "Machines use API keys instead: see the " a href="/docs/" { "API documentation" } "."
+            }
+        },
+    )
+}
+
+/// One figure of the overview.
+fn metric(label: &str, value: String) -> Markup {
+    html! {
+        div class="metric" {
+            dt { (label) }
+            dd { (value) }
+        }
+    }
+}
+
+fn counts(caption: &str, rows: &std::collections::BTreeMap<String, i64>) -> Markup {
+    html! {
+        table {
+            caption { (caption) }
+            thead { tr { th scope="col" { "Value" } th scope="col" class="num" { "Count" } } }
+            tbody {
+                @for (k, v) in rows {
+                    tr { th scope="row" { (k) } td class="num" { (v) } }
+                }
+            }
+        }
+    }
+}
+
+/// The overview: the nine metrics of the audit contract, then their breakdowns.
+pub(crate) fn overview(session: &Session, o: &Overview) -> Markup {
+    layout(
+        "Overview",
+        Some(session),
+        html! {
+            h1 { "Overview" }
+            @if o.total_models == 0 {
+                p class="empty" {
+                    "No model is registered yet. Register one with "
+                    code { "POST /models/register" }
+                    " (see the " a href="/docs/" { "API documentation" } "); its baseline audit runs at once."
+                }
+            }
+            dl class="metrics" {
+                (metric("Models", o.total_models.to_string()))
+                (metric("Audits", o.total_audits.to_string()))
+                (metric("Passed audits", o.passed_audits.to_string()))
+                (metric("Failed audits", o.failed_audits.to_string()))
+                (metric("Critical findings", o.critical_findings_count.to_string()))
+                (metric("High findings", o.high_findings_count.to_string()))
+                (metric("Overall risk (0–100)", format!("{:.1}", o.overall_risk_score)))
+                (metric("Drift", format!("{:.1} %", o.drift_score_percentage)))
+                (metric("Bias", format!("{:.1} %", o.bias_score_percentage)))
+            }
+            div class="tables" {
+                (counts("Audits by result", &o.audit_status_distribution))
+                (counts("Audits by execution status", &o.execution_status_distribution))
+                (counts("Findings by severity", &o.findings_by_severity))
+                (counts("Findings by status", &o.findings_by_status))
+            }
+        },
+    )
+}
+
+/// A page for a refused request (a form without its CSRF token).
+pub(crate) fn refused(detail: &str) -> Markup {
+    layout(
+        "Refused",
+        None,
+        html! {
+            h1 { "Request refused" }
+            p class="error" role="alert" { (detail) }
+            p { a href="/" { "Back to the console" } }
+        },
+    )
+}

@@ -1,0 +1,199 @@
+//! The console's sign-in, session cookie, CSRF tokens and security headers, through HTTP as a
+//! browser sends it (cookies handled by hand, redirects not followed).
+
+use crate::harness::{Backend, Options, Server};
+use reqwest::blocking::{Client, Response};
+use serde_json::json;
+
+fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of cookie `name` set by a response, with its attributes.
+fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v[name.len() + 1..].split(';').next().unwrap().to_owned();
+            (value, v.to_owned())
+        })
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+fn location(r: &Response) -> &str {
+    r.headers()["location"].to_str().unwrap()
+}
+
+#[test]
+fn sign_in_overview_csrf_and_sign_out() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let pw = "correct horse battery staple";
+    s.post(
+        "/users",
+        &json!({"username": "ann", "password": pw, "role": "auditor"}),
+    )
+    .ok(201);
+    let b = browser();
+
+    // Signed out, the console sends people to the sign-in form.
+    let r = b.get(s.url("/")).send().unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/login");
+
+    let r = b.get(s.url("/login")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let (csrf_cookie, attrs) = set_cookie(&r, "auditor_csrf").expect("a CSRF cookie");
+    assert!(
+        attrs.contains("HttpOnly") && attrs.contains("SameSite=Strict"),
+        "{attrs}"
+    );
+    let html = r.text().unwrap();
+    assert_eq!(hidden_csrf(&html), csrf_cookie);
+    assert!(html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">"));
+
+    let sign_in = |csrf: &str, password: &str| {
+        b.post(s.url("/login"))
+            .header("cookie", format!("auditor_csrf={csrf_cookie}"))
+            .form(&[("username", "ann"), ("password", password), ("csrf", csrf)])
+            .send()
+            .unwrap()
+    };
+    // A form without its token, or with another, is refused and opens no session.
+    for bad in ["", "0123456789abcdef0123456789abcdef"] {
+        let r = sign_in(bad, pw);
+        assert_eq!(r.status(), 403);
+        assert!(set_cookie(&r, "auditor_session").is_none());
+    }
+    // A wrong password is shown on the form, next to its fields.
+    let r = sign_in(&csrf_cookie, "wrong password");
+    assert_eq!(r.status(), 401);
+    let html = r.text().unwrap();
+    assert!(html.contains("role=\"alert\"") && html.contains("wrong username or password"));
+    assert!(html.contains("value=\"ann\""), "the username is kept");
+
+    let r = sign_in(&csrf_cookie, pw);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/");
+    let (session, attrs) = set_cookie(&r, "auditor_session").expect("a session cookie");
+    assert!(session.starts_with("ses_"));
+    assert!(
+        attrs.contains("HttpOnly") && attrs.contains("SameSite=Strict"),
+        "{attrs}"
+    );
+    assert!(!attrs.contains("Secure"), "plain HTTP here: {attrs}");
+    let cookie = format!("auditor_session={session}");
+
+    let page = |c: &str| b.get(s.url("/")).header("cookie", c).send().unwrap();
+    let r = page(&cookie);
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().unwrap();
+    assert!(html.contains("<h1>Overview</h1>"), "{html}");
+    assert!(html.contains("user:ann"));
+    assert!(html.contains("No model is registered yet"));
+    let logout_csrf = hidden_csrf(&html);
+
+    // The API does not take the cookie as a credential: a cross-site request carrying it
+    // could not act through the API either.
+    let r = b
+        .get(s.url("/models"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let sign_out = |csrf: &str| {
+        b.post(s.url("/logout"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf)])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(sign_out("").status(), 403);
+    assert_eq!(
+        sign_out(&csrf_cookie).status(),
+        403,
+        "the sign-in token is not the session's"
+    );
+    assert_eq!(
+        page(&cookie).status(),
+        200,
+        "a refused sign-out ends nothing"
+    );
+    let r = sign_out(&logout_csrf);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/login");
+    assert!(
+        set_cookie(&r, "auditor_session")
+            .unwrap()
+            .1
+            .contains("Max-Age=0")
+    );
+    let r = page(&cookie);
+    assert_eq!(r.status(), 303, "the session ended on the server too");
+}
+
+#[test]
+fn the_overview_counts_the_tenants_models_and_a_viewer_signs_in() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let pw = "correct horse battery staple";
+    s.post(
+        "/users",
+        &json!({"username": "vic", "password": pw, "role": "viewer"}),
+    )
+    .ok(201);
+    s.post(
+        "/models/register",
+        &crate::registry::model("m1", "ml", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let b = browser();
+    let r = b.get(s.url("/login")).send().unwrap();
+    let (csrf, _) = set_cookie(&r, "auditor_csrf").unwrap();
+    let r = b
+        .post(s.url("/login"))
+        .header("cookie", format!("auditor_csrf={csrf}"))
+        .form(&[
+            ("username", "vic"),
+            ("password", pw),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (session, _) = set_cookie(&r, "auditor_session").unwrap();
+    let html = b
+        .get(s.url("/"))
+        .header("cookie", format!("auditor_session={session}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(html.contains("<dt>Models</dt><dd>1</dd>"), "{html}");
+    assert!(!html.contains("No model is registered yet"));
+    assert!(html.contains("user:vic · viewer"));
+    // The stylesheet is this origin's, as the policy requires.
+    let css = b.get(s.url("/console.css")).send().unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
