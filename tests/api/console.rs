@@ -197,3 +197,133 @@ fn the_overview_counts_the_tenants_models_and_a_viewer_signs_in() {
             .starts_with("text/css")
     );
 }
+
+/// Signs `username` in through the form; returns the session cookie's `name=value`.
+fn signed_in(s: &Server, b: &Client, username: &str, password: &str) -> String {
+    let r = b.get(s.url("/login")).send().unwrap();
+    let (csrf, _) = set_cookie(&r, "auditor_csrf").unwrap();
+    let r = b
+        .post(s.url("/login"))
+        .header("cookie", format!("auditor_csrf={csrf}"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    format!(
+        "auditor_session={}",
+        set_cookie(&r, "auditor_session").unwrap().0
+    )
+}
+
+#[test]
+fn models_a_model_its_audits_and_the_report() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let pw = "correct horse battery staple";
+    s.post(
+        "/users",
+        &json!({"username": "ann", "password": pw, "role": "viewer"}),
+    )
+    .ok(201);
+    let mut m = crate::registry::model("m1", "ml", "sample", json!({"type": "sample"}));
+    m["name"] = json!("Scorer <b>one</b>");
+    s.post("/models/register", &m).ok(201);
+    s.post(
+        "/models/register",
+        &crate::registry::model("m2", "llm", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let start = chrono::Utc::now() - chrono::Duration::hours(2);
+    let audit =
+        crate::harness::audit_generated(&s, "m1", crate::harness::spec(500, 1, start, 3_600_000));
+    let audit_id = audit["audit_id"].as_str().unwrap().to_owned();
+
+    let b = browser();
+    let cookie = signed_in(&s, &b, "ann", pw);
+    let get = |path: &str| b.get(s.url(path)).header("cookie", &cookie).send().unwrap();
+
+    let r = get("/console/models");
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    assert!(html.contains("href=\"/console/models/m1\""), "{html}");
+    assert!(
+        html.contains("Scorer &lt;b&gt;one&lt;/b&gt;"),
+        "names are escaped: {html}"
+    );
+    assert!(html.contains("2 models"));
+    let html = get("/console/models?model_type=llm").text().unwrap();
+    assert!(html.contains("/console/models/m2") && !html.contains("/console/models/m1\""));
+    assert_eq!(get("/console/models?model_type=cnn").status(), 400);
+
+    let r = get("/console/models/m1");
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    assert!(
+        html.contains(&format!("href=\"/console/audits/{audit_id}\"")),
+        "{html}"
+    );
+    assert!(html.contains(audit["audit_result"].as_str().unwrap()));
+    assert_eq!(get("/console/models/nope").status(), 404);
+
+    let r = get(&format!("/console/audits/{audit_id}"));
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().unwrap().contains("Audit report"));
+    let r = get(&format!("/console/audits/{audit_id}/report.pdf"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().unwrap().starts_with(b"%PDF-"));
+
+    // Signed out, every page sends people to the sign-in form.
+    for path in [
+        "/console/models",
+        "/console/models/m1",
+        &format!("/console/audits/{audit_id}"),
+    ] {
+        let r = b.get(s.url(path)).send().unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(location(&r), "/login");
+    }
+}
+
+#[test]
+fn another_tenants_model_is_not_found_in_the_console() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let t = s.post("/v1/tenants", &json!({"name": "acme"})).ok(201);
+    let tenant = t["id"].as_str().unwrap();
+    let pw = "correct horse battery staple";
+    s.post(
+        "/users",
+        &json!({"username": "eve", "password": pw, "role": "admin", "tenant_id": tenant}),
+    )
+    .ok(201);
+    s.post(
+        "/models/register",
+        &crate::registry::model("secret-model", "ml", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let b = browser();
+    let cookie = signed_in(&s, &b, "eve", pw);
+    let r = b
+        .get(s.url("/console/models/secret-model"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let html = b
+        .get(s.url("/console/models"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!html.contains("secret-model"), "{html}");
+}

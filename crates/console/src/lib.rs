@@ -2,6 +2,7 @@
 //! with the API's login sessions (in a cookie), sends no script, loads nothing from elsewhere
 //! (a strict Content-Security-Policy says so), and works without JavaScript.
 
+mod models;
 mod pages;
 mod session;
 
@@ -27,11 +28,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
-        .route("/console.css", web::get().to(stylesheet));
+        .route("/console.css", web::get().to(stylesheet))
+        .route("/console/models", web::get().to(models::list))
+        .route("/console/models/{model_id}", web::get().to(models::one))
+        .route("/console/audits/{audit_id}", web::get().to(models::report))
+        .route(
+            "/console/audits/{audit_id}/report.pdf",
+            web::get().to(models::report_pdf),
+        );
 }
 
 /// A page with the console's security headers; pages hold tenant data, so nothing is cached.
-fn page(status: StatusCode, markup: Markup) -> HttpResponse {
+pub(crate) fn page(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
@@ -41,7 +49,7 @@ fn page(status: StatusCode, markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-fn see_other(to: &str) -> actix_web::HttpResponseBuilder {
+pub(crate) fn see_other(to: &str) -> actix_web::HttpResponseBuilder {
     let mut b = HttpResponse::SeeOther();
     b.insert_header((header::LOCATION, to.to_owned()))
         .insert_header((header::CACHE_CONTROL, "no-store"));

@@ -5,8 +5,20 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::session::Session;
 
-/// The frame of every page: a skip link, the header with who is signed in, the main content.
-fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+/// A time as people read it, in UTC (the viewer's own zone needs a script, which the console
+/// does not send).
+pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The frame of every page: a skip link, the header with who is signed in and the navigation
+/// (`section` marks the current entry), the main content.
+pub(crate) fn layout(
+    title: &str,
+    session: Option<&Session>,
+    section: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -22,7 +34,8 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                     span class="brand" { "AI Auditor" }
                     @if let Some(s) = session {
                         nav aria-label="Main" {
-                            a href="/" aria-current="page" { "Overview" }
+                            a href="/" aria-current=[(section == "overview").then_some("page")] { "Overview" }
+                            a href="/console/models" aria-current=[(section == "models").then_some("page")] { "Models" }
                             a href="/docs/" { "API" }
                         }
                         form class="signout" method="post" action="/logout" {
@@ -45,6 +58,7 @@ pub(crate) fn login(csrf: &str, username: &str, error: Option<&str>) -> Markup {
     layout(
         "Sign in",
         None,
+        "",
         html! {
             h1 { "Sign in" }
             form class="card login" method="post" action="/login" {
@@ -98,6 +112,7 @@ pub(crate) fn overview(session: &Session, o: &Overview) -> Markup {
     layout(
         "Overview",
         Some(session),
+        "overview",
         html! {
             h1 { "Overview" }
             @if o.total_models == 0 {
@@ -133,10 +148,26 @@ pub(crate) fn refused(detail: &str) -> Markup {
     layout(
         "Refused",
         None,
+        "",
         html! {
             h1 { "Request refused" }
             p class="error" role="alert" { (detail) }
             p { a href="/" { "Back to the console" } }
+        },
+    )
+}
+
+/// A page for a request the console cannot answer (a model of another tenant is "not found",
+/// exactly like a missing one).
+pub(crate) fn problem(session: Option<&Session>, title: &str, detail: &str) -> Markup {
+    layout(
+        title,
+        session,
+        "",
+        html! {
+            h1 { (title) }
+            p class="error" role="alert" { (detail) }
+            p { a href="/console/models" { "All models" } }
         },
     )
 }

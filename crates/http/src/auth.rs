@@ -81,7 +81,9 @@ pub enum Access {
 /// reading users and keys, needs `admin`.
 pub fn access(method: &Method, pattern: &str) -> Access {
     use Access::{Needs, Public};
-    if method == Method::OPTIONS || pattern.starts_with("/docs") {
+    // The console's pages (`/console/…`) check its session cookie themselves (audit-console).
+    if method == Method::OPTIONS || pattern.starts_with("/docs") || pattern.starts_with("/console/")
+    {
         return Public;
     }
     match (method.as_str(), pattern) {

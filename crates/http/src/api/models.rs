@@ -267,7 +267,8 @@ pub(crate) fn new_policy(
     })
 }
 
-fn view_of(
+/// A model with its latest audit and policy, as lists show it.
+pub fn view_of(
     c: &mut audit_store::AnyConnection,
     model: Model,
 ) -> Result<ModelView, audit_store::StoreError> {

@@ -99,7 +99,8 @@ pub async fn audit_report_pdf_v1(
     pdf(state, caller, path.into_inner()).await
 }
 
-async fn pdf(
+/// The report of audit `id` as the PDF download, for `caller` (the API's and the console's).
+pub async fn pdf(
     state: web::Data<AppState>,
     caller: Caller,
     id: String,
@@ -119,7 +120,8 @@ async fn pdf(
         .body(bytes))
 }
 
-async fn page(
+/// The report of audit `id` as its HTML page, for `caller` (the API's and the console's).
+pub async fn page(
     state: web::Data<AppState>,
     caller: Caller,
     id: String,
