@@ -327,3 +327,109 @@ fn another_tenants_model_is_not_found_in_the_console() {
         .unwrap();
     assert!(!html.contains("secret-model"), "{html}");
 }
+
+#[test]
+fn findings_are_moved_with_a_note_and_a_viewer_cannot() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let pw = "correct horse battery staple";
+    for (user, role) in [("ann", "auditor"), ("vic", "viewer")] {
+        s.post(
+            "/users",
+            &json!({"username": user, "password": pw, "role": role}),
+        )
+        .ok(201);
+    }
+    s.post(
+        "/models/register",
+        &crate::registry::model("m1", "ml", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let start = chrono::Utc::now() - chrono::Duration::hours(3);
+    crate::harness::audit_generated(&s, "m1", crate::harness::spec(3000, 1, start, 3_600_000));
+    let mut drifted = crate::harness::spec(3000, 2, start + chrono::Duration::hours(1), 3_600_000);
+    drifted.drift = 0.6;
+    let audit = crate::harness::audit_generated(&s, "m1", drifted);
+    let audit_id = audit["audit_id"].as_str().unwrap();
+    let found = s.get(&format!("/findings/{audit_id}")).ok(200);
+    let first = found["findings"][0].clone();
+    let id = first["id"].as_i64().unwrap();
+    assert_eq!(first["status"], "open");
+
+    let b = browser();
+    let ann = signed_in(&s, &b, "ann", pw);
+    let html = b
+        .get(s.url("/console/findings?status=open"))
+        .header("cookie", &ann)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let action = format!("action=\"/console/findings/{id}/status\"");
+    assert!(html.contains(&action), "{html}");
+    assert!(html.contains(&format!("<label for=\"note{id}\">Note</label>")));
+    let csrf = hidden_csrf(&html);
+    let post = |cookie: &str, csrf: &str| {
+        b.post(s.url(&format!("/console/findings/{id}/status")))
+            .header("cookie", cookie)
+            .form(&[
+                ("csrf", csrf),
+                ("status", "acknowledged"),
+                ("note", "seen; retraining planned"),
+            ])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(post(&ann, "").status(), 403);
+    let status_of = || {
+        let f = s.get(&format!("/findings/{audit_id}")).ok(200);
+        let f = f["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap()
+            .clone();
+        (
+            f["status"].as_str().unwrap().to_owned(),
+            f["status_note"].clone(),
+        )
+    };
+    assert_eq!(
+        status_of().0,
+        "open",
+        "a form without its token changes nothing"
+    );
+
+    // A viewer sees the findings but no form, and a move it posts anyway is refused.
+    let vic = signed_in(&s, &b, "vic", pw);
+    let html = b
+        .get(s.url("/console/findings"))
+        .header("cookie", &vic)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(html.contains(first["metric_name"].as_str().unwrap()));
+    assert!(!html.contains("class=\"move\""), "{html}");
+    let vic_csrf = hidden_csrf(&html);
+    assert_eq!(post(&vic, &vic_csrf).status(), 403);
+    assert_eq!(status_of().0, "open");
+
+    let r = post(&ann, &csrf);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/console/findings");
+    assert_eq!(
+        status_of(),
+        ("acknowledged".to_owned(), json!("seen; retraining planned"))
+    );
+    // The move is in the compliance log under the person's name.
+    let log = s.get("/compliance-log?limit=50").ok(200).to_string();
+    assert!(
+        log.contains("finding.acknowledged") && log.contains("user:ann"),
+        "{log}"
+    );
+    // Moving it the same way again is not a move the workflow allows: shown, not applied.
+    let r = post(&ann, &csrf);
+    assert_eq!(r.status(), 409);
+    assert!(r.text().unwrap().contains("cannot move to acknowledged"));
+}

@@ -2,6 +2,7 @@
 //! with the API's login sessions (in a cookie), sends no script, loads nothing from elsewhere
 //! (a strict Content-Security-Policy says so), and works without JavaScript.
 
+mod findings;
 mod models;
 mod pages;
 mod session;
@@ -29,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
         .route("/console.css", web::get().to(stylesheet))
+        .route("/console/findings", web::get().to(findings::list))
+        .route(
+            "/console/findings/{finding_id}/status",
+            web::post().to(findings::move_status),
+        )
         .route("/console/models", web::get().to(models::list))
         .route("/console/models/{model_id}", web::get().to(models::one))
         .route("/console/audits/{audit_id}", web::get().to(models::report))
@@ -169,7 +175,7 @@ async fn logout(
 }
 
 /// A form without its CSRF token (or with another session's) changes nothing.
-fn refused() -> HttpResponse {
+pub(crate) fn refused() -> HttpResponse {
     page(
         StatusCode::FORBIDDEN,
         pages::refused(

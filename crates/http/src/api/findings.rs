@@ -141,8 +141,19 @@ pub async fn set_status(
     path: web::Path<i64>,
     body: web::Json<StatusChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let b = body.into_inner();
+    let f = change_status(&state, caller, path.into_inner(), b).await?;
+    Ok(HttpResponse::Ok().json(f))
+}
+
+/// Moves finding `id` as `b` says, for `caller`, with its compliance-log entry and event: the
+/// API's `POST /findings/{id}/status` and the console's findings form.
+pub async fn change_status(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+    b: StatusChange,
+) -> Result<FindingRecord, ApiError> {
     if !FINDING_STATUSES.contains(&b.status.as_str()) {
         return Err(ApiError::invalid(format!(
             "status '{}' is not one of open, acknowledged, resolved, false_positive",
@@ -152,7 +163,7 @@ pub async fn set_status(
     if b.note.as_ref().is_some_and(|n| n.len() > 2000) {
         return Err(ApiError::invalid("note must be at most 2000 characters"));
     }
-    let f = write(&state, move |c| {
+    write(state, move |c| {
         let missing = || StoreError::NotFound(format!("finding {id} not found"));
         let cur = findings::get(c, id)?.ok_or_else(missing)?;
         let tenant = tenants::tenant_of_model(c, &cur.model_id)?.ok_or_else(missing)?;
@@ -190,6 +201,5 @@ pub async fn set_status(
         )?;
         Ok(f)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(f))
+    .await
 }
