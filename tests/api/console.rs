@@ -433,3 +433,96 @@ fn findings_are_moved_with_a_note_and_a_viewer_cannot() {
     assert_eq!(r.status(), 409);
     assert!(r.text().unwrap().contains("cannot move to acknowledged"));
 }
+
+#[test]
+fn an_auditor_runs_an_audit_and_approves_a_baseline_a_viewer_cannot() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let pw = "correct horse battery staple";
+    for (user, role) in [("ann", "auditor"), ("vic", "viewer")] {
+        s.post(
+            "/users",
+            &json!({"username": user, "password": pw, "role": role}),
+        )
+        .ok(201);
+    }
+    s.post(
+        "/models/register",
+        &crate::registry::model("m1", "ml", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let start = chrono::Utc::now() - chrono::Duration::hours(3);
+    crate::harness::audit_generated(&s, "m1", crate::harness::spec(500, 1, start, 3_600_000));
+    let b = browser();
+    let ann = signed_in(&s, &b, "ann", pw);
+    let vic = signed_in(&s, &b, "vic", pw);
+    let page = |cookie: &str| {
+        b.get(s.url("/console/models/m1"))
+            .header("cookie", cookie)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let html = page(&vic);
+    assert!(
+        !html.contains("Run an audit now") && !html.contains("Approve as baseline"),
+        "{html}"
+    );
+    let vic_csrf = hidden_csrf(&html);
+    let post = |path: &str, cookie: &str, csrf: &str| {
+        b.post(s.url(path))
+            .header("cookie", cookie)
+            .form(&[("csrf", csrf)])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(
+        post("/console/models/m1/run", &vic, &vic_csrf).status(),
+        403
+    );
+
+    let html = page(&ann);
+    assert!(html.contains("action=\"/console/models/m1/run\""), "{html}");
+    let csrf = hidden_csrf(&html);
+    assert_eq!(post("/console/models/m1/run", &ann, "").status(), 403);
+    let audits = || s.get("/audits/model/m1?include_running=true").ok(200);
+    let before = audits()["total"].as_i64().unwrap();
+    // New evidence for the run to read.
+    let mut rows = Vec::new();
+    let next = crate::harness::spec(500, 2, start + chrono::Duration::hours(1), 3_600_000);
+    auditor::synth::write_text(
+        auditor::synth::Generator::new(next),
+        auditor::synth::OutFormat::Jsonl,
+        &mut rows,
+    )
+    .unwrap();
+    s.post_raw("/models/m1/samples", "application/x-ndjson", rows)
+        .ok(201);
+    let r = post("/console/models/m1/run", &ann, &csrf);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/console/models/m1");
+    let newest = s.wait_for(30, "the audit started from the console", || {
+        let a = audits();
+        (a["total"].as_i64().unwrap() > before)
+            .then(|| a["audits"][0]["audit_id"].as_str().unwrap().to_owned())
+    });
+    s.wait_audit(&newest);
+
+    // The first audit is the baseline; approving the new one moves the mark.
+    let html = page(&ann);
+    let approve = format!("action=\"/console/audits/{newest}/approve\"");
+    assert!(html.contains(&approve), "{html}");
+    assert_eq!(html.matches("class=\"tag ok\"").count(), 1);
+    let path = format!("/console/audits/{newest}/approve");
+    assert_eq!(post(&path, &vic, &vic_csrf).status(), 403);
+    let r = post(&path, &ann, &csrf);
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        s.get("/models/m1").ok(200)["baseline_audit_id"],
+        newest.as_str()
+    );
+    assert!(
+        !page(&ann).contains(&approve),
+        "the baseline has no approve button"
+    );
+}

@@ -37,6 +37,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/console/models", web::get().to(models::list))
         .route("/console/models/{model_id}", web::get().to(models::one))
+        .route(
+            "/console/models/{model_id}/run",
+            web::post().to(models::run_now),
+        )
+        .route(
+            "/console/audits/{audit_id}/approve",
+            web::post().to(models::approve),
+        )
         .route("/console/audits/{audit_id}", web::get().to(models::report))
         .route(
             "/console/audits/{audit_id}/report.pdf",

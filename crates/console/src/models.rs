@@ -1,16 +1,19 @@
 //! The models pages: the tenant's models, one model with its audits, and an audit's report.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use audit_http::api::models::{ModelView, view_of};
+use audit_domain::{AuditType, ExecutionStatus};
+use audit_http::api::audits::{approve_audit, start_audit};
+use audit_http::api::models::{ModelDetail, ModelView, detail_of, view_of};
 use audit_http::api::{read, visible_model};
 use audit_http::{ApiError, AppState};
+use audit_store::repo::access::Role;
 use audit_store::repo::{audits, models};
 use audit_store::{AuditFilter, AuditRun, AuditSummary, Paging};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::pages::layout;
-use crate::session;
+use crate::session::{self, Session};
 use crate::{page, see_other};
 
 /// Models on one page of the list.
@@ -172,7 +175,7 @@ pub(crate) async fn one(
                 limit: AUDITS,
             },
         )?;
-        Ok((view_of(c, m)?, runs.items))
+        Ok((detail_of(c, &m.model_id)?, runs.items))
     })
     .await;
     let (view, runs) = match found {
@@ -183,15 +186,34 @@ pub(crate) async fn one(
         }
         Err(e) => return Err(e),
     };
-    let title = view.model.name.clone();
+    let title = view.view.model.name.clone();
+    let body = model_page(&s, &view, &runs);
     Ok(page(
         StatusCode::OK,
-        layout(&title, Some(&s), "models", model_page(&view, &runs)),
+        layout(&title, Some(&s), "models", body),
     ))
 }
 
-fn model_page(v: &ModelView, runs: &[(AuditRun, Option<AuditSummary>)]) -> Markup {
+/// Whether the signed-in person may run and approve audits (the server checks again).
+fn can_act(s: &Session) -> bool {
+    s.caller.require(Role::Auditor).is_ok()
+}
+
+/// A one-button form that posts to `action` with the session's CSRF token.
+fn button(s: &Session, action: &str, label: &str) -> Markup {
+    html! {
+        form class="inline" method="post" action=(action) {
+            input type="hidden" name="csrf" value=(s.csrf());
+            button type="submit" { (label) }
+        }
+    }
+}
+
+fn model_page(s: &Session, d: &ModelDetail, runs: &[(AuditRun, Option<AuditSummary>)]) -> Markup {
+    let v = &d.view;
     let m = &v.model;
+    let act = can_act(s) && !m.is_archived();
+    let baseline = d.baseline_audit_id.as_deref();
     html! {
         p class="crumbs" { a href="/console/models" { "Models" } " / " (m.model_id) }
         h1 { (m.name) " " span class="version" { "version " (m.version) } }
@@ -205,6 +227,7 @@ fn model_page(v: &ModelView, runs: &[(AuditRun, Option<AuditSummary>)]) -> Marku
         }
         @for w in &v.warnings { p class="error" role="alert" { (w) } }
         h2 { "Audits" }
+        @if act { (button(s, &format!("/console/models/{}/run", m.model_id), "Run an audit now")) }
         @if runs.is_empty() {
             p class="empty" { "No audit yet: the first one runs when the model's evidence is read." }
         } @else {
@@ -214,6 +237,7 @@ fn model_page(v: &ModelView, runs: &[(AuditRun, Option<AuditSummary>)]) -> Marku
                         th scope="col" { "Audit" } th scope="col" { "Type" } th scope="col" { "Executed" }
                         th scope="col" { "Result" } th scope="col" { "Execution" }
                         th scope="col" class="num" { "Risk" } th scope="col" class="num" { "Findings" }
+                        th scope="col" { "Baseline" }
                     } }
                     tbody {
                         @for (r, sum) in runs {
@@ -229,6 +253,13 @@ fn model_page(v: &ModelView, runs: &[(AuditRun, Option<AuditSummary>)]) -> Marku
                                 td { (r.execution_status.map(|x| x.as_str().to_owned()).unwrap_or_else(|| "–".into())) }
                                 td class="num" { (sum.as_ref().map(|s| format!("{:.1}", s.risk_score)).unwrap_or_else(|| "–".into())) }
                                 td class="num" { (sum.as_ref().map(|s| s.total_findings.to_string()).unwrap_or_else(|| "–".into())) }
+                                td {
+                                    @if baseline == Some(r.audit_id.as_str()) {
+                                        span class="tag ok" { "baseline" }
+                                    } @else if act && r.executed_at.is_some() && r.execution_status != Some(ExecutionStatus::Failed) {
+                                        (button(s, &format!("/console/audits/{}/approve", r.audit_id), "Approve as baseline"))
+                                    }
+                                }
                             }
                         }
                     }
@@ -260,4 +291,74 @@ pub(crate) async fn report_pdf(
         return Ok(see_other("/login").finish());
     };
     audit_http::api::report::pdf(state, s.caller, path.into_inner()).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The session if it may act and the form carries its token; else the page that says why.
+async fn acting(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    csrf: &str,
+) -> Result<Result<Session, HttpResponse>, ApiError> {
+    let Some(s) = session::current(state, req).await? else {
+        return Ok(Err(see_other("/login").finish()));
+    };
+    if !session::same(&s.csrf(), csrf) {
+        return Ok(Err(crate::refused()));
+    }
+    if let Err(e) = s.caller.require(Role::Auditor) {
+        let markup = crate::pages::problem(Some(&s), "Not allowed", &e.detail);
+        return Ok(Err(page(e.status, markup)));
+    }
+    Ok(Ok(s))
+}
+
+/// A refusal from the API's own checks, shown on a page.
+fn shown(s: &Session, title: &str, e: ApiError) -> Result<HttpResponse, ApiError> {
+    if e.status.is_client_error() {
+        Ok(page(
+            e.status,
+            crate::pages::problem(Some(s), title, &e.detail),
+        ))
+    } else {
+        Err(e)
+    }
+}
+
+pub(crate) async fn run_now(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = match acting(&state, &req, &form.csrf).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let id = path.into_inner();
+    match start_audit(&state, s.caller.clone(), id.clone(), AuditType::Passive).await {
+        Ok(_) => Ok(see_other(&format!("/console/models/{id}")).finish()),
+        Err(e) => shown(&s, "Audit not started", e),
+    }
+}
+
+pub(crate) async fn approve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = match acting(&state, &req, &form.csrf).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    match approve_audit(&state, s.caller.clone(), path.into_inner(), None).await {
+        Ok(a) => Ok(see_other(&format!("/console/models/{}", a.model_id)).finish()),
+        Err(e) => shown(&s, "Baseline not approved", e),
+    }
 }

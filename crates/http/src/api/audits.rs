@@ -234,13 +234,25 @@ pub async fn approve(
     }
     // The caller is the approver of record (and the log's actor); a name given on whose behalf
     // goes into the note.
-    let by = caller.actor.clone();
     let note = match (&b.approved_by, b.note.as_deref()) {
         (Some(who), Some(n)) => Some(format!("on behalf of {who}: {n}")),
         (Some(who), None) => Some(format!("on behalf of {who}")),
         (None, n) => n.map(str::to_owned),
     };
-    let a = write(&state, move |c| {
+    let a = approve_audit(&state, caller, id, note).await?;
+    Ok(HttpResponse::Ok().json(a))
+}
+
+/// Makes audit `id` the baseline of its model, approved by `caller` (the API's
+/// `POST /audits/{id}/approve` and the console's button).
+pub async fn approve_audit(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    note: Option<String>,
+) -> Result<audit_store::Approval, ApiError> {
+    let by = caller.actor.clone();
+    let a = write(state, move |c| {
         let run = visible_audit(c, &caller, &id)?;
         // A new baseline is a change to the model: an archived one waits for its restore.
         super::changeable_model(c, &caller, &run.model_id)?;
@@ -248,7 +260,7 @@ pub async fn approve(
     })
     .await?;
     tracing::info!(audit_id = %a.audit_id, model_id = %a.model_id, approved_by = %a.approved_by, "baseline approved");
-    Ok(HttpResponse::Ok().json(a))
+    Ok(a)
 }
 
 /// Which kind of audit to run now.
@@ -279,12 +291,21 @@ pub async fn run_now(
     path: web::Path<String>,
     q: web::Query<RunNowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let kind: AuditType = parse_enum("audit_type", &q.audit_type)?.unwrap_or(AuditType::Passive);
+    let run = start_audit(&state, caller, path.into_inner(), kind).await?;
+    Ok(HttpResponse::Accepted().json(run))
+}
+
+/// Claims a run of model `id` now, for `caller` (the API's run-now and the console's button).
+pub async fn start_audit(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    kind: AuditType,
+) -> Result<AuditRun, ApiError> {
     let check = id.clone();
     let who = caller.clone();
-    read(&state, move |c| visible_model(c, &who, &check).map(|_| ())).await?;
+    read(state, move |c| visible_model(c, &who, &check).map(|_| ())).await?;
     let runner = state.runner.clone();
-    let run = web::block(move || runner.run_now(&id, kind, &caller.actor)).await??;
-    Ok(HttpResponse::Accepted().json(run))
+    Ok(web::block(move || runner.run_now(&id, kind, &caller.actor)).await??)
 }

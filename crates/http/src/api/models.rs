@@ -323,7 +323,7 @@ pub(crate) fn warn_of_policy(
     Ok(())
 }
 
-pub(crate) fn detail_of(
+pub fn detail_of(
     c: &mut audit_store::AnyConnection,
     model_id: &str,
 ) -> Result<ModelDetail, audit_store::StoreError> {
