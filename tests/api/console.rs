@@ -526,3 +526,49 @@ fn an_auditor_runs_an_audit_and_approves_a_baseline_a_viewer_cannot() {
         "the baseline has no approve button"
     );
 }
+
+#[test]
+fn the_compliance_page_shows_the_log_verified_and_coverage() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let pw = "correct horse battery staple";
+    s.post(
+        "/users",
+        &json!({"username": "vic", "password": pw, "role": "viewer"}),
+    )
+    .ok(201);
+    s.post(
+        "/models/register",
+        &crate::registry::model("m1", "ml", "sample", json!({"type": "sample"})),
+    )
+    .ok(201);
+    let b = browser();
+    let cookie = signed_in(&s, &b, "vic", pw);
+    let r = b
+        .get(s.url("/console/compliance"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    let verify = s.get("/compliance-log/verify").ok(200);
+    assert_eq!(verify["valid"], true);
+    let entries = verify["entries_checked"].as_i64().unwrap();
+    assert!(entries > 0);
+    assert!(
+        html.contains(&format!("Verified: {entries} entries")),
+        "the page shows the API's verification: {html}"
+    );
+    let cov = s.get("/compliance/coverage").ok(200);
+    let regulations = cov["regulations"].as_array().unwrap();
+    assert!(
+        !regulations.is_empty(),
+        "the built-in packs' regulations are listed"
+    );
+    for r in regulations {
+        let name = r["regulation"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("<th scope=\"row\">{name}</th>")),
+            "{name}: {html}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! with the API's login sessions (in a cookie), sends no script, loads nothing from elsewhere
 //! (a strict Content-Security-Policy says so), and works without JavaScript.
 
+mod compliance;
 mod findings;
 mod models;
 mod pages;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
         .route("/console.css", web::get().to(stylesheet))
+        .route("/console/compliance", web::get().to(compliance::show))
         .route("/console/findings", web::get().to(findings::list))
         .route(
             "/console/findings/{finding_id}/status",

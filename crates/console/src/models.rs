@@ -147,6 +147,15 @@ fn list_page(
     }
 }
 
+/// The start of a long identifier: enough to tell audits apart on one page (the link's title
+/// and address hold the whole).
+fn short(id: &str) -> String {
+    match id.char_indices().nth(12) {
+        Some((i, _)) => format!("{}…", &id[..i]),
+        None => id.to_owned(),
+    }
+}
+
 /// Audits shown on a model's page, newest first.
 const AUDITS: i64 = 50;
 
@@ -244,7 +253,7 @@ fn model_page(s: &Session, d: &ModelDetail, runs: &[(AuditRun, Option<AuditSumma
                             tr {
                                 th scope="row" {
                                     @if r.executed_at.is_some() {
-                                        a href={ "/console/audits/" (r.audit_id) } { code { (r.audit_id) } }
+                                        a href={ "/console/audits/" (r.audit_id) } title=(r.audit_id) { code { (short(&r.audit_id)) } }
                                     } @else { code { (r.audit_id) } " (running)" }
                                 }
                                 td { (r.audit_type.as_str()) }

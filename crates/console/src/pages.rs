@@ -37,6 +37,7 @@ pub(crate) fn layout(
                             a href="/" aria-current=[(section == "overview").then_some("page")] { "Overview" }
                             a href="/console/models" aria-current=[(section == "models").then_some("page")] { "Models" }
                             a href="/console/findings" aria-current=[(section == "findings").then_some("page")] { "Findings" }
+                            a href="/console/compliance" aria-current=[(section == "compliance").then_some("page")] { "Compliance" }
                             a href="/docs/" { "API" }
                         }
                         form class="signout" method="post" action="/logout" {

@@ -34,10 +34,19 @@ pub async fn coverage(
     caller: Caller,
     filter: web::Query<CoverageFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let model = filter.into_inner().model_id;
+    let cov = coverage_of(&state, caller, filter.into_inner().model_id).await?;
+    Ok(HttpResponse::Ok().json(cov))
+}
+
+/// Coverage for `caller`, of one model or of all (the API's and the console's).
+pub async fn coverage_of(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    model: Option<String>,
+) -> Result<Coverage, ApiError> {
     let scope = caller.scope();
     let tenant = caller.tenant_id.clone();
-    let rows = read(&state, move |c| {
+    let rows = read(state, move |c| {
         if let Some(m) = &model {
             visible_model(c, &caller, m)?;
         }
@@ -75,8 +84,7 @@ pub async fn coverage(
     .await?;
     let sources = state.runner.sources().for_tenant(&tenant);
     // Policy references may be files: read them off the async workers.
-    let cov = web::block(move || compute(&sources, &rows)).await??;
-    Ok(HttpResponse::Ok().json(cov))
+    web::block(move || compute(&sources, &rows)).await?
 }
 
 fn compute(

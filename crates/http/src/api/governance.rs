@@ -156,10 +156,18 @@ pub struct Verification {
 #[utoipa::path(tag = "compliance", responses((status = 200, body = Verification)))]
 #[get("/compliance-log/verify")]
 pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(verification(&state, &caller).await?))
+}
+
+/// The verification of the chains `caller` sees (the API's and the console's).
+pub async fn verification(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+) -> Result<Verification, ApiError> {
     let scope = caller.scope();
     let copy = state.config.checkpoint_copy.clone();
     let outside_copy = copy.is_some();
-    let chains = read(&state, move |c| {
+    let chains = read(state, move |c| {
         let mut outside = match &copy {
             Some(path) => read_copy(path)?,
             None => Default::default(),
@@ -180,7 +188,7 @@ pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     if !v.valid {
         tracing::error!(first_broken_seq = ?v.first_broken_seq, "compliance log verification failed");
     }
-    Ok(HttpResponse::Ok().json(v))
+    Ok(v)
 }
 
 /// The outside checkpoint copy; a missing file is an empty copy (nothing delivered yet).
