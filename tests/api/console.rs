@@ -282,6 +282,25 @@ fn models_a_model_its_audits_and_the_report() {
     assert_eq!(r.headers()["content-type"], "application/pdf");
     assert!(r.bytes().unwrap().starts_with(b"%PDF-"));
 
+    // The overview names the riskiest models and says in words what happened.
+    let html = get("/").text().unwrap();
+    assert!(html.contains("Riskiest models"), "{html}");
+    assert!(
+        html.contains("<a href=\"/console/models/m1\">Scorer &lt;b&gt;one&lt;/b&gt;</a>"),
+        "{html}"
+    );
+    let activity = s.get("/dashboard/activity").ok(200);
+    let headline = activity[0]["text"].as_str().unwrap();
+    let escaped = headline
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    assert!(
+        html.contains("Recent activity") && html.contains(&escaped),
+        "{headline}: {html}"
+    );
+
     // Signed out, every page sends people to the sign-in form.
     for path in [
         "/console/models",

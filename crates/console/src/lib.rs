@@ -85,9 +85,25 @@ async fn overview(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         return Ok(see_other("/login").finish());
     };
     let scope = s.caller.scope();
-    let o =
-        audit_http::api::read(&state, move |c| dashboard::overview(c, scope.as_deref())).await?;
-    Ok(page(StatusCode::OK, pages::overview(&s, &o)))
+    let (o, risky, recent) = audit_http::api::read(&state, move |c| {
+        let scope = scope.as_deref();
+        let o = dashboard::overview(c, scope)?;
+        let risky = audit_store::repo::series::riskiest(c, scope, 5)?;
+        let recent = audit_store::repo::events::recent(c, scope, 10)?
+            .into_iter()
+            .map(|e| pages::Activity {
+                text: audit_scheduler::notify::headline(&e),
+                model_id: e.model_id,
+                time: e.created_at,
+            })
+            .collect::<Vec<_>>();
+        Ok((o, risky, recent))
+    })
+    .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::overview(&s, &o, &risky, &recent),
+    ))
 }
 
 /// The sign-in form, with a fresh CSRF token in a cookie and in the form.

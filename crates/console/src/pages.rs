@@ -1,6 +1,7 @@
 //! The pages' markup (maud escapes every value it interpolates).
 
 use audit_store::repo::dashboard::Overview;
+use audit_store::repo::series::RiskyModel;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::session::Session;
@@ -109,8 +110,21 @@ fn counts(caption: &str, rows: &std::collections::BTreeMap<String, i64>) -> Mark
     }
 }
 
-/// The overview: the nine metrics of the audit contract, then their breakdowns.
-pub(crate) fn overview(session: &Session, o: &Overview) -> Markup {
+/// One line of recent activity, in words.
+pub(crate) struct Activity {
+    pub text: String,
+    pub model_id: String,
+    pub time: chrono::DateTime<chrono::Utc>,
+}
+
+/// The overview: the nine metrics of the audit contract, the riskiest models, what happened
+/// lately, then the breakdowns.
+pub(crate) fn overview(
+    session: &Session,
+    o: &Overview,
+    risky: &[RiskyModel],
+    recent: &[Activity],
+) -> Markup {
     layout(
         "Overview",
         Some(session),
@@ -134,6 +148,36 @@ pub(crate) fn overview(session: &Session, o: &Overview) -> Markup {
                 (metric("Overall risk (0–100)", format!("{:.1}", o.overall_risk_score)))
                 (metric("Drift", format!("{:.1} %", o.drift_score_percentage)))
                 (metric("Bias", format!("{:.1} %", o.bias_score_percentage)))
+            }
+            div class="pair" {
+                @if !risky.is_empty() {
+                    table {
+                        caption { "Riskiest models (latest audit)" }
+                        thead { tr { th scope="col" { "Model" } th scope="col" class="num" { "Risk" } th scope="col" { "Result" } } }
+                        tbody {
+                            @for m in risky {
+                                tr {
+                                    th scope="row" { a href={ "/console/models/" (m.model_id) } { (m.name) } }
+                                    td class="num" { (format!("{:.1}", m.risk_score)) }
+                                    td { a href={ "/console/audits/" (m.audit_id) } { (m.audit_result.as_deref().unwrap_or("–")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !recent.is_empty() {
+                    section class="activity" aria-labelledby="recent" {
+                        h2 id="recent" { "Recent activity" }
+                        ul {
+                            @for a in recent {
+                                li {
+                                    (a.text) " "
+                                    span class="hint" { "(" a href={ "/console/models/" (a.model_id) } { (a.model_id) } ", " (time(a.time)) ")" }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             div class="tables" {
                 (counts("Audits by result", &o.audit_status_distribution))
