@@ -163,30 +163,17 @@ pub(crate) async fn move_status(
     path: web::Path<i64>,
     form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
+    let s = match crate::acting(&state, &req, &form.csrf).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
     };
     let f = form.into_inner();
-    if !session::same(&s.csrf(), &f.csrf) {
-        return Ok(crate::refused());
-    }
-    // A viewer sees no form, and the server refuses the move anyway.
-    if let Err(e) = s.caller.require(Role::Auditor) {
-        return Ok(page(
-            e.status,
-            crate::pages::problem(Some(&s), "Not allowed", &e.detail),
-        ));
-    }
     let change = StatusChange {
         status: f.status,
         note: nonempty(f.note.trim()),
     };
     match change_status(&state, s.caller.clone(), path.into_inner(), change).await {
         Ok(_) => Ok(see_other("/console/findings").finish()),
-        Err(e) if e.status.is_client_error() => Ok(page(
-            e.status,
-            crate::pages::problem(Some(&s), "Finding not moved", &e.detail),
-        )),
-        Err(e) => Err(e),
+        Err(e) => crate::shown(&s, "Finding not moved", e),
     }
 }

@@ -16,7 +16,8 @@ use audit_store::repo::dashboard;
 use maud::Markup;
 use serde::Deserialize;
 
-use session::{LOGIN_CSRF, SESSION};
+use audit_store::repo::access::Role;
+use session::{LOGIN_CSRF, SESSION, Session};
 
 /// The console's stylesheet, served from the binary.
 const CSS: &str = include_str!("console.css");
@@ -198,6 +199,35 @@ async fn logout(
     r.add_cookie(&session::removal(&req, SESSION))
         .map_err(|e| ApiError::internal(&e))?;
     Ok(r)
+}
+
+/// The session if it may act and the form carries its token; else the page that says why. A
+/// viewer sees no write control, and a form a viewer posts anyway is refused here.
+pub(crate) async fn acting(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    csrf: &str,
+) -> Result<Result<Session, HttpResponse>, ApiError> {
+    let Some(s) = session::current(state, req).await? else {
+        return Ok(Err(see_other("/login").finish()));
+    };
+    if !session::same(&s.csrf(), csrf) {
+        return Ok(Err(refused()));
+    }
+    if let Err(e) = s.caller.require(Role::Auditor) {
+        let markup = pages::problem(Some(&s), "Not allowed", &e.detail);
+        return Ok(Err(page(e.status, markup)));
+    }
+    Ok(Ok(s))
+}
+
+/// A refusal from the API's own checks, shown on a page.
+pub(crate) fn shown(s: &Session, title: &str, e: ApiError) -> Result<HttpResponse, ApiError> {
+    if e.status.is_client_error() {
+        Ok(page(e.status, pages::problem(Some(s), title, &e.detail)))
+    } else {
+        Err(e)
+    }
 }
 
 /// A form without its CSRF token (or with another session's) changes nothing.

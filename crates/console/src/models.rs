@@ -308,51 +308,20 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
-/// The session if it may act and the form carries its token; else the page that says why.
-async fn acting(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    csrf: &str,
-) -> Result<Result<Session, HttpResponse>, ApiError> {
-    let Some(s) = session::current(state, req).await? else {
-        return Ok(Err(see_other("/login").finish()));
-    };
-    if !session::same(&s.csrf(), csrf) {
-        return Ok(Err(crate::refused()));
-    }
-    if let Err(e) = s.caller.require(Role::Auditor) {
-        let markup = crate::pages::problem(Some(&s), "Not allowed", &e.detail);
-        return Ok(Err(page(e.status, markup)));
-    }
-    Ok(Ok(s))
-}
-
-/// A refusal from the API's own checks, shown on a page.
-fn shown(s: &Session, title: &str, e: ApiError) -> Result<HttpResponse, ApiError> {
-    if e.status.is_client_error() {
-        Ok(page(
-            e.status,
-            crate::pages::problem(Some(s), title, &e.detail),
-        ))
-    } else {
-        Err(e)
-    }
-}
-
 pub(crate) async fn run_now(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = match acting(&state, &req, &form.csrf).await? {
+    let s = match crate::acting(&state, &req, &form.csrf).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
     let id = path.into_inner();
     match start_audit(&state, s.caller.clone(), id.clone(), AuditType::Passive).await {
         Ok(_) => Ok(see_other(&format!("/console/models/{id}")).finish()),
-        Err(e) => shown(&s, "Audit not started", e),
+        Err(e) => crate::shown(&s, "Audit not started", e),
     }
 }
 
@@ -362,12 +331,12 @@ pub(crate) async fn approve(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = match acting(&state, &req, &form.csrf).await? {
+    let s = match crate::acting(&state, &req, &form.csrf).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
     match approve_audit(&state, s.caller.clone(), path.into_inner(), None).await {
         Ok(a) => Ok(see_other(&format!("/console/models/{}", a.model_id)).finish()),
-        Err(e) => shown(&s, "Baseline not approved", e),
+        Err(e) => crate::shown(&s, "Baseline not approved", e),
     }
 }

@@ -71,14 +71,7 @@ pub(crate) fn removal(req: &HttpRequest, name: &'static str) -> Cookie<'static> 
     c
 }
 
-/// Compares two tokens in time independent of where they differ.
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
+pub(crate) use audit_http::auth::same;
 
 #[cfg(test)]
 mod tests {
