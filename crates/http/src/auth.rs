@@ -89,7 +89,8 @@ pub fn access(method: &Method, pattern: &str) -> Access {
     match (method.as_str(), pattern) {
         (_, "/health" | "/openapi.json") | ("POST", "/auth/login") => Public,
         // The console's pages check its session cookie themselves (audit-console).
-        ("GET", "/" | "/login" | "/console.css") | ("POST", "/login" | "/logout") => Public,
+        ("GET", "/" | "/login" | "/console.css" | "/console.js")
+        | ("POST", "/login" | "/logout") => Public,
         ("GET", "/users" | "/api-keys" | "/webhooks" | "/webhooks/{id}/deliveries") => {
             Needs(Role::Admin)
         }

@@ -247,7 +247,13 @@ pub(crate) fn selection_rates(title: &str, groups: &[GroupCount], min_group_size
     out
 }
 
-/// Drift, bias and risk (÷ 100) over the model's audits; the audit of the report is marked.
+/// Drift, bias and risk (÷ 100) over a series of points (audits or periods), nothing marked.
+pub fn scores(title: &str, points: &[HistoryPoint]) -> String {
+    history(title, points, "", false)
+}
+
+/// Drift, bias and risk (÷ 100) over the model's audits; the audit of the report is marked
+/// (none when `this_audit` is empty).
 /// `risk_only` for active audits, whose drift and bias are always 0.
 pub(crate) fn history(
     title: &str,
@@ -263,6 +269,9 @@ pub(crate) fn history(
         ("risk ÷ 100", RISK_COLOR, false),
         ("this audit", "#718096", true),
     ];
+    if this_audit.is_empty() {
+        legend.pop();
+    }
     if risk_only {
         legend.drain(..2);
     }

@@ -6,12 +6,12 @@
 //! came from outside (model names, descriptions, rule ids, labels, group names) goes through
 //! [`escape`] before it reaches the page.
 
-mod chart;
+pub mod chart;
 mod page;
 mod pdf;
 
 pub use chart::{FOUR_FIFTHS, four_fifths};
-pub use page::render;
+pub use page::{body, render};
 pub use pdf::{PdfError, render_pdf};
 
 /// Everything the report shows about one audit.

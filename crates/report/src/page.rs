@@ -37,6 +37,19 @@ pub fn render(r: &Report) -> String {
         escape(name),
         escape(&r.audit_id)
     );
+    out.push_str(&body(r));
+    let _ = write!(
+        out,
+        "<footer>Generated {} by AI Auditor. The report is built from aggregates only: no evidence row, prompt or response is stored or shown.</footer></main></body></html>",
+        escape(&r.generated_at)
+    );
+    out
+}
+
+/// Everything the report's page holds inside `<main>` (the console shows it in its own page).
+pub fn body(r: &Report) -> String {
+    let mut out = String::with_capacity(32 * 1024);
+    let name = r.model_name.as_deref().unwrap_or(&r.model_id);
     header(&mut out, r, name);
     how_to_read(&mut out, r);
     scores(&mut out, r);
@@ -47,11 +60,6 @@ pub fn render(r: &Report) -> String {
     }
     history(&mut out, r);
     thresholds(&mut out, r);
-    let _ = write!(
-        out,
-        "<footer>Generated {} by AI Auditor. The report is built from aggregates only: no evidence row, prompt or response is stored or shown.</footer></main></body></html>",
-        escape(&r.generated_at)
-    );
     out
 }
 

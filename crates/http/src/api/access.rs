@@ -257,14 +257,23 @@ pub async fn create_user(
     caller: Caller,
     body: web::Json<NewUser>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let u = add_user(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(u))
+}
+
+/// Creates a user as `POST /users` does (the console's settings page calls it too).
+pub async fn add_user(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    b: NewUser,
+) -> Result<User, ApiError> {
     check_text("username", &b.username, 128)?;
     if b.password.chars().count() < 12 || b.password.len() > 1024 {
         return Err(ApiError::invalid("password must be 12 to 1024 characters"));
     }
     let password = b.password;
     let hash = web::block(move || auth::hash_password(&password)).await??;
-    let u = write(&state, move |c| {
+    write(state, move |c| {
         let tenant = target_tenant(c, &caller, b.tenant_id.as_deref())?;
         let u = access::create_user(c, &tenant, &b.username, &hash, b.role)?;
         log_change(
@@ -279,8 +288,7 @@ pub async fn create_user(
         )?;
         Ok(u)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(u))
+    .await
 }
 
 /// The users of the caller's tenant (every tenant for operators).
@@ -307,9 +315,18 @@ pub async fn delete_user(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let d = remove_user(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Deletes a user as `DELETE /users/{user_id}` does.
+pub async fn remove_user(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<Deleted, ApiError> {
     let id2 = id.clone();
-    write(&state, move |c| {
+    write(state, move |c| {
         let missing = || StoreError::NotFound(format!("user '{id2}' not found"));
         let u = access::user_by_id(c, &id2)?.ok_or_else(missing)?;
         if !caller.sees(&u.user.tenant_id) {
@@ -328,10 +345,10 @@ pub async fn delete_user(
     })
     .await?;
     state.credentials.clear();
-    Ok(HttpResponse::Ok().json(Deleted {
+    Ok(Deleted {
         deleted: true,
         detail: format!("user '{id}' deleted"),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -368,7 +385,16 @@ pub async fn create_key(
     caller: Caller,
     body: web::Json<NewKeyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let k = add_key(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(k))
+}
+
+/// Creates an API key as `POST /api-keys` does; the result is the only place the key appears.
+pub async fn add_key(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    b: NewKeyInput,
+) -> Result<CreatedKey, ApiError> {
     check_text("name", &b.name, 128)?;
     if b.expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(ApiError::invalid(
@@ -377,7 +403,7 @@ pub async fn create_key(
     }
     let (key_id, key) = auth::new_api_key()?;
     let hash = auth::sha256_hex(&key);
-    let meta = write(&state, move |c| {
+    let meta = write(state, move |c| {
         let tenant = target_tenant(c, &caller, b.tenant_id.as_deref())?;
         let k = access::create_key(
             c,
@@ -406,7 +432,7 @@ pub async fn create_key(
     })
     .await?;
     tracing::info!(key_id = %meta.key_id, role = %meta.role, "api key created");
-    Ok(HttpResponse::Created().json(CreatedKey { meta, key }))
+    Ok(CreatedKey { meta, key })
 }
 
 /// The API keys of the caller's tenant (never the keys themselves).
@@ -433,9 +459,18 @@ pub async fn revoke_key(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let d = revoke(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Revokes an API key as `DELETE /api-keys/{key_id}` does.
+pub async fn revoke(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<Deleted, ApiError> {
     let id2 = id.clone();
-    write(&state, move |c| {
+    write(state, move |c| {
         let missing = || StoreError::NotFound(format!("API key '{id2}' not found"));
         let k = access::key_by_id(c, &id2)?.ok_or_else(missing)?;
         if !caller.sees(&k.tenant_id) {
@@ -458,10 +493,10 @@ pub async fn revoke_key(
     })
     .await?;
     state.credentials.clear();
-    Ok(HttpResponse::Ok().json(Deleted {
+    Ok(Deleted {
         deleted: true,
         detail: format!("API key '{id}' revoked"),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -496,16 +531,25 @@ pub async fn create_tenant(
     caller: Caller,
     body: web::Json<NewTenant>,
 ) -> Result<HttpResponse, ApiError> {
+    let t = add_tenant(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(t))
+}
+
+/// Creates a tenant as `POST /v1/tenants` does (operators only).
+pub async fn add_tenant(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    b: NewTenant,
+) -> Result<CreatedTenant, ApiError> {
     if !caller.is_operator() {
         return Err(ApiError::forbidden(
             "only admins of the system tenant create tenants",
         ));
     }
-    let b = body.into_inner();
     check_text("name", &b.name, 128)?;
     let (key_id, key) = auth::new_api_key()?;
     let hash = auth::sha256_hex(&key);
-    let t = write(&state, move |c| {
+    let t = write(state, move |c| {
         let t = tenants::create(c, &b.name)?;
         tenants::default_project(c, &t.tenant_id)?;
         access::create_key(
@@ -532,10 +576,10 @@ pub async fn create_tenant(
         Ok(t)
     })
     .await?;
-    Ok(HttpResponse::Created().json(CreatedTenant {
+    Ok(CreatedTenant {
         tenant: t,
         admin_key: key,
-    }))
+    })
 }
 
 /// The caller's tenant (every tenant for operators).

@@ -55,8 +55,17 @@ pub async fn archive(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let out = write(&state, move |c| {
+    let out = archive_model(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Archives a model as `DELETE /models/{model_id}` does (the console's button calls it too).
+pub async fn archive_model(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<Archived, ApiError> {
+    let out = write(state, move |c| {
         let m = visible_model(c, &caller, &id)?;
         if m.is_archived() {
             return Err(models::archived_conflict(&m));
@@ -90,7 +99,7 @@ pub async fn archive(
     })
     .await?;
     tracing::info!(model_id = %out.model_id, "model archived");
-    Ok(HttpResponse::Ok().json(out))
+    Ok(out)
 }
 
 /// Restore an archived model: it is listed and audited again (a policy overdue meanwhile runs
@@ -110,8 +119,17 @@ pub async fn restore(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let d = write(&state, move |c| {
+    let d = restore_model(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Restores an archived model as `POST /models/{model_id}/restore` does.
+pub async fn restore_model(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<ModelDetail, ApiError> {
+    let d = write(state, move |c| {
         let before = visible_model(c, &caller, &id)?;
         models::restore(c, &id)?;
         log_model(
@@ -128,5 +146,5 @@ pub async fn restore(
     })
     .await?;
     tracing::info!(model_id = %d.view.model.model_id, "model restored");
-    Ok(HttpResponse::Ok().json(d))
+    Ok(d)
 }

@@ -85,7 +85,7 @@ pub async fn model(
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesParams {
-    /// `week` (default, Monday-based), `month` or `quarter`.
+    /// `day`, `week` (default, Monday-based), `month` or `quarter`.
     pub granularity: Option<String>,
     /// How many periods back, this one included (default 12, at most 120).
     pub periods: Option<u32>,
@@ -101,7 +101,7 @@ pub struct Series {
 }
 
 /// Score and finding series for charts: mean drift, bias and risk of judged passive audits,
-/// and findings by severity, category and (current) status, per week, month or quarter.
+/// and findings by severity, category and (current) status, per day, week, month or quarter.
 #[utoipa::path(
     tag = "dashboard",
     params(SeriesParams),
@@ -119,7 +119,7 @@ pub async fn series(
     let name = p.granularity.unwrap_or_else(|| "week".into());
     let g = Granularity::parse(&name).ok_or_else(|| {
         ApiError::bad_request(format!(
-            "granularity '{name}' is not one of week, month, quarter"
+            "granularity '{name}' is not one of day, week, month, quarter"
         ))
     })?;
     let periods = p.periods.unwrap_or(12);

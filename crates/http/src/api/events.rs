@@ -145,7 +145,17 @@ pub async fn sse(
     req: HttpRequest,
     params: web::Query<EventParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let follow = Follow::new(state, &caller, &req, &params).await?;
+    stream(state, &caller, &req, &params).await
+}
+
+/// The event stream of `caller`'s tenant (the console follows it with its session cookie).
+pub async fn stream(
+    state: web::Data<AppState>,
+    caller: &Caller,
+    req: &HttpRequest,
+    params: &EventParams,
+) -> Result<HttpResponse, ApiError> {
+    let follow = Follow::new(state, caller, req, params).await?;
     let start = bytes::Bytes::from_static(b"retry: 2000\n\n");
     let stream = futures_util::stream::unfold(
         (follow, Some(start), Instant::now()),

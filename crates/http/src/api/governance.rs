@@ -290,11 +290,20 @@ pub async fn create_version(
     path: web::Path<String>,
     body: web::Json<NewVersionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let b = body.into_inner();
+    let v = add_version(&state, caller, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// Adds a version as `POST /models/{model_id}/versions` does (the console's form calls it too).
+pub async fn add_version(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    b: NewVersionInput,
+) -> Result<ModelVersion, ApiError> {
     check_text("version_tag", &b.version_tag, 128)?;
     check_metrics(&b.metrics)?;
-    let v = write(&state, move |c| {
+    write(state, move |c| {
         changeable_model(c, &caller, &id)?;
         let v = versions::create(
             c,
@@ -319,8 +328,7 @@ pub async fn create_version(
         )?;
         Ok(v)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(v))
+    .await
 }
 
 /// The model's version history, oldest first.
@@ -386,9 +394,20 @@ pub async fn put_metrics(
     body: web::Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, tag) = path.into_inner();
-    let m = body.into_inner();
+    let v = record_metrics(&state, caller, id, tag, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Adds or replaces a version's metrics as `PUT …/versions/{version_tag}/metrics` does.
+pub async fn record_metrics(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    tag: String,
+    m: serde_json::Map<String, serde_json::Value>,
+) -> Result<ModelVersion, ApiError> {
     check_metrics(&m)?;
-    let v = write(&state, move |c| {
+    write(state, move |c| {
         changeable_model(c, &caller, &id)?;
         let before = versions::get(c, &id, &tag)?.map(|v| v.metrics);
         let v = versions::put_metrics(c, &id, &tag, &m)?;
@@ -406,6 +425,5 @@ pub async fn put_metrics(
         )?;
         Ok(v)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(v))
+    .await
 }

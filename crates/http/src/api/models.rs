@@ -166,6 +166,8 @@ pub struct ModelFilterParams {
     pub project_id: Option<String>,
     /// Also list archived models (default false).
     pub include_archived: Option<bool>,
+    /// Only models whose id, name or owner contains this text (any case).
+    pub search: Option<String>,
 }
 
 pub(crate) fn check_text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
@@ -477,14 +479,23 @@ pub async fn register(
     caller: Caller,
     body: web::Json<RegisterModel>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let detail = register_model(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(detail))
+}
+
+/// Registers a model as `POST /models/register` does (the console's form calls it too).
+pub async fn register_model(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    body: RegisterModel,
+) -> Result<ModelDetail, ApiError> {
     let project_id = body.project_id.clone();
     // Off the async workers: checking an `api` source resolves its host.
     let policy = state.runner.sources().for_tenant(&caller.tenant_id);
     let (mut new, sources, policy) = web::block(move || prepare(&policy, body)).await??;
     let model_id = new.model_id.clone();
     let sealer = state.store.sealer()?;
-    let detail = write(&state, move |c| {
+    let detail = write(state, move |c| {
         let project = project_for(c, &caller, project_id.as_deref())?;
         new.tenant_id = project.tenant_id;
         new.project_id = project.project_id;
@@ -501,7 +512,7 @@ pub async fn register(
     })
     .await?;
     tracing::info!(model_id = %detail.view.model.model_id, "model registered");
-    Ok(HttpResponse::Created().json(detail))
+    Ok(detail)
 }
 
 /// List registered models with their last audit status (archived models only with
@@ -525,6 +536,7 @@ pub async fn list(
         model_type: parse_enum("model_type", &filter.model_type)?,
         connection_type: parse_enum("connection_type", &filter.connection_type)?,
         include_archived: filter.include_archived.unwrap_or(false),
+        search: filter.search.clone().filter(|s| !s.trim().is_empty()),
     };
     let list = read(&state, move |c| {
         let page = models::list(c, &f, paging)?;
@@ -584,8 +596,17 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<UpdateModel>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let u = body.into_inner();
+    let d = update_model(&state, caller, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Changes a model as `PUT /models/{model_id}` does (the console's edit form calls it too).
+pub async fn update_model(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    u: UpdateModel,
+) -> Result<ModelDetail, ApiError> {
     if let Some(n) = &u.name {
         check_text("name", n, 256)?;
     }
@@ -610,7 +631,7 @@ pub async fn update(
         owner: u.owner.map(Some),
     };
     let sealer = state.store.sealer()?;
-    let d = write(&state, move |c| {
+    write(state, move |c| {
         changeable_model(c, &caller, &id)?;
         let old = detail_of(c, &id)?;
         let before = model_change(c, &sealer, &old)?;
@@ -623,8 +644,7 @@ pub async fn update(
         log_model(c, &caller, "model.update", &id, change)?;
         Ok(d)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(d))
+    .await
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
@@ -732,9 +752,29 @@ pub async fn upload_sample(
         }
         body.extend_from_slice(&chunk);
     }
+    let receipt = take_sample(&state, caller, model_id, format, body.freeze()).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+/// Reduces an uploaded sample to a profile and keeps the profile for the model's next audit
+/// (`POST /models/{model_id}/samples`; the console's upload form calls it too).
+pub async fn take_sample(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    model_id: String,
+    format: Format,
+    body: web::Bytes,
+) -> Result<SampleReceipt, ApiError> {
+    let limit = state.config.max_sample_bytes;
+    if body.len() > limit {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!("sample is larger than the {limit} bytes allowed"),
+        ));
+    }
     let id = model_id.clone();
     let who = caller.clone();
-    let sources = read(&state, move |c| {
+    let sources = read(state, move |c| {
         changeable_model(c, &who, &id)?;
         models::sources_of(c, &id)
     })
@@ -784,7 +824,7 @@ pub async fn upload_sample(
     let rows_read = profile.rows_read();
     let id = model_id.clone();
     let digest_src = serde_json::json!({"rows_read": rows_read, "profile_bytes": json.len()});
-    let sample_id = write(&state, move |c| {
+    let sample_id = write(state, move |c| {
         // Archived while the upload was being read: no audit would consume it.
         changeable_model(c, &caller, &id)?;
         let sample_id = samples::add(c, &id, &json, rows_read as i64, audit_store::now())?;
@@ -800,7 +840,7 @@ pub async fn upload_sample(
         Ok(sample_id)
     })
     .await?;
-    Ok(HttpResponse::Created().json(SampleReceipt {
+    Ok(SampleReceipt {
         sample_id,
         model_id,
         rows_read,
@@ -808,5 +848,5 @@ pub async fn upload_sample(
         rows_invalid: profile.invalid_rows(),
         invalid_rows,
         detail: "reduced to a profile; the upload itself was not kept".into(),
-    }))
+    })
 }

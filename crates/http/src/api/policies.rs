@@ -170,22 +170,30 @@ pub async fn create(
     caller: Caller,
     body: web::Json<CreatePolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let created = create_policy(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Creates a policy as `POST /audit-policies` does (the console's model form calls it too).
+pub async fn create_policy(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    b: CreatePolicy,
+) -> Result<Policy, ApiError> {
     check_model_id(&b.model_id)?;
     let p = new_policy(
         &state.runner.sources().for_tenant(&caller.tenant_id),
         &b.model_id,
         &b.policy(),
     )?;
-    let created = write(&state, move |c| {
+    write(state, move |c| {
         changeable_model(c, &caller, &p.model_id)?;
         let created = policies::insert(c, &p)?;
         log_policy(c, &caller, "policy.create", None, &created, false)?;
         super::models::warn_of_policy(c, &created.model_id)?;
         Ok(created)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(created))
+    .await
 }
 
 /// List audit policies.
@@ -252,8 +260,17 @@ pub async fn update(
     path: web::Path<i64>,
     body: web::Json<UpdatePolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let u = body.into_inner();
+    let p = update_policy(&state, caller, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Changes a policy as `PUT /audit-policies/{id}` does (the console's model form calls it too).
+pub async fn update_policy(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+    u: UpdatePolicy,
+) -> Result<Policy, ApiError> {
     if let Some(t) = &u.thresholds {
         check_thresholds(t)?;
     }
@@ -273,7 +290,7 @@ pub async fn update(
         thresholds: u.thresholds,
         enabled: u.enabled,
     };
-    let p = write(&state, move |c| {
+    write(state, move |c| {
         let cur = changeable_policy(c, &caller, id)?;
         // Enabling active audits without a new scope brings their security checks into scope,
         // as on creation; otherwise the scheduler would never probe.
@@ -288,8 +305,7 @@ pub async fn update(
         super::models::warn_of_policy(c, &p.model_id)?;
         Ok(p)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(p))
+    .await
 }
 
 /// Delete an audit policy (the model and its audits stay).

@@ -126,13 +126,22 @@ pub async fn page(
     caller: Caller,
     id: String,
 ) -> Result<HttpResponse, ApiError> {
-    let report = read(&state, move |c| load(c, &caller, &id)).await?;
+    let report = report_of(&state, caller, id).await?;
     let body = audit_report::render(&report);
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, REPORT_CSP))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(body))
+}
+
+/// An audit's report as the caller may see it (the console renders it in its own page).
+pub async fn report_of(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<Report, ApiError> {
+    read(state, move |c| load(c, &caller, &id)).await
 }
 
 fn time(t: DateTime<Utc>) -> String {

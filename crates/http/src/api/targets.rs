@@ -122,15 +122,25 @@ pub async fn put_target(
     path: web::Path<String>,
     body: web::Json<TargetInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let t = body.into_inner();
+    let view = set_target(&state, caller, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Sets a model's active-audit target as `PUT /models/{model_id}/active-target` does (the
+/// console's settings page calls it too).
+pub async fn set_target(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    t: TargetInput,
+) -> Result<TargetView, ApiError> {
     check(&t)?;
     // Another tenant's model is "not found" before anything is said about the URL.
     let (who, mid) = (caller.clone(), id.clone());
-    read(&state, move |c| visible_model(c, &who, &mid).map(|_| ())).await?;
-    super::check_outbound(&state, &t.url).await?;
+    read(state, move |c| visible_model(c, &who, &mid).map(|_| ())).await?;
+    super::check_outbound(state, &t.url).await?;
     let sealer = state.store.sealer()?;
-    let view = write(&state, move |c| {
+    let view = write(state, move |c| {
         changeable_model(c, &caller, &id)?;
         // A stored secret is kept only for the same URL and header: otherwise an edit could
         // send it somewhere new without whoever set it knowing.
@@ -176,7 +186,7 @@ pub async fn put_target(
     })
     .await?;
     tracing::info!(model_id = %view.model_id, has_secret = view.has_secret, "active target set");
-    Ok(HttpResponse::Ok().json(view))
+    Ok(view)
 }
 
 /// The model's active-audit target (without its secret).
@@ -213,9 +223,18 @@ pub async fn delete_target(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let d = remove_target(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Removes a model's active-audit target as `DELETE /models/{model_id}/active-target` does.
+pub async fn remove_target(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> Result<Deleted, ApiError> {
     let msg = format!("active target of '{id}' removed");
-    write(&state, move |c| {
+    write(state, move |c| {
         // Allowed on an archived model too: removing a stored secret never waits for a restore.
         visible_model(c, &caller, &id)?;
         if targets::delete(c, &id)? {
@@ -237,10 +256,10 @@ pub async fn delete_target(
         }
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Deleted {
+    Ok(Deleted {
         deleted: true,
         detail: msg,
-    }))
+    })
 }
 
 /// A target as the log compares it: its settings, full URL and secret — the log's scrubber

@@ -89,7 +89,16 @@ pub async fn create(
     caller: Caller,
     body: web::Json<NewWebhookInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let h = add(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(h))
+}
+
+/// Adds a notification target as `POST /webhooks` does (the console's settings page too).
+pub async fn add(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    b: NewWebhookInput,
+) -> Result<CreatedWebhook, ApiError> {
     check_text("name", &b.name, 128)?;
     if b.url.len() > 2048 {
         return Err(ApiError::invalid("url is longer than 2048 characters"));
@@ -97,9 +106,9 @@ pub async fn create(
     if let Some(m) = b.model_id.clone() {
         // Another tenant's model is "not found" before anything is said about the URL.
         let who = caller.clone();
-        read(&state, move |c| visible_model(c, &who, &m).map(|_| ())).await?;
+        read(state, move |c| visible_model(c, &who, &m).map(|_| ())).await?;
     }
-    super::check_outbound(&state, &b.url).await?;
+    super::check_outbound(state, &b.url).await?;
     let style = b.style.unwrap_or_else(|| "json".into());
     if !["json", "slack", "teams"].contains(&style.as_str()) {
         return Err(ApiError::invalid("style must be json, slack or teams"));
@@ -131,7 +140,7 @@ pub async fn create(
         }
     };
     let sealer = state.store.sealer()?;
-    let h = write(&state, move |c| {
+    let h = write(state, move |c| {
         let tenant = match &b.model_id {
             Some(m) => visible_model(c, &caller, m)?.tenant_id,
             None => caller.tenant_id.clone(),
@@ -169,10 +178,10 @@ pub async fn create(
         Ok(view)
     })
     .await?;
-    Ok(HttpResponse::Created().json(CreatedWebhook {
+    Ok(CreatedWebhook {
         webhook: h,
         secret: shown,
-    }))
+    })
 }
 
 /// The tenant's notification targets (never their secrets).
@@ -202,8 +211,17 @@ pub async fn remove(
     caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    write(&state, move |c| {
+    let d = delete_hook(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Removes a notification target as `DELETE /webhooks/{id}` does.
+pub async fn delete_hook(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+) -> Result<Deleted, ApiError> {
+    write(state, move |c| {
         let h = visible_hook(c, &caller, id)?;
         webhooks::delete(c, id)?;
         log::append(
@@ -219,10 +237,10 @@ pub async fn remove(
         )
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Deleted {
+    Ok(Deleted {
         deleted: true,
         detail: format!("webhook {id} removed"),
-    }))
+    })
 }
 
 /// Every delivery attempt of a target, newest first (at most 200).
@@ -267,8 +285,17 @@ pub async fn test(
     caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let h = read(&state, move |c| visible_hook(c, &caller, id)).await?;
+    let got = test_delivery(&state, caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(got))
+}
+
+/// Sends one test message as `POST /webhooks/{id}/test` does.
+pub async fn test_delivery(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+) -> Result<TestDelivery, ApiError> {
+    let h = read(state, move |c| visible_hook(c, &caller, id)).await?;
     let event = Event {
         id: 0,
         kind: "webhook.test".into(),
@@ -317,5 +344,5 @@ pub async fn test(
         })
     })
     .await??;
-    Ok(HttpResponse::Ok().json(got))
+    Ok(got)
 }

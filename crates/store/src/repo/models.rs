@@ -267,6 +267,24 @@ pub struct ModelFilter {
     pub connection_type: Option<audit_domain::ConnectionType>,
     /// Archived models too (lists leave them out by default).
     pub include_archived: bool,
+    /// Only models whose id, name or owner contains this text (any case).
+    pub search: Option<String>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function!(fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::Text>, y: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// A LIKE pattern matching `text` anywhere, its own `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
 }
 
 pub fn list(
@@ -292,6 +310,16 @@ pub fn list(
             }
             if !f.include_archived {
                 q = q.filter(ai_models::archived_at.is_null());
+            }
+            if let Some(text) = f.search.as_deref().filter(|t| !t.is_empty()) {
+                let p = contains_pattern(text);
+                q = q.filter(
+                    lower(ai_models::model_id)
+                        .like(p.clone())
+                        .escape('\\')
+                        .or(lower(ai_models::name).like(p.clone()).escape('\\'))
+                        .or(lower(coalesce(ai_models::owner, "")).like(p).escape('\\')),
+                );
             }
             q
         }};

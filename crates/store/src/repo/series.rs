@@ -14,6 +14,7 @@ use crate::{AnyConnection, StoreError};
 /// The length of one point of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
+    Day,
     Week,
     Month,
     Quarter,
@@ -22,6 +23,7 @@ pub enum Granularity {
 impl Granularity {
     pub fn parse(s: &str) -> Option<Granularity> {
         match s {
+            "day" => Some(Granularity::Day),
             "week" => Some(Granularity::Week),
             "month" => Some(Granularity::Month),
             "quarter" => Some(Granularity::Quarter),
@@ -32,6 +34,7 @@ impl Granularity {
     /// The first day of the period holding `d` (weeks start on Monday).
     pub fn start_of(self, d: NaiveDate) -> NaiveDate {
         match self {
+            Granularity::Day => d,
             Granularity::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
             Granularity::Month => d.with_day(1).unwrap_or(d),
             Granularity::Quarter => {
@@ -44,6 +47,7 @@ impl Granularity {
     /// The first day of the period before the one starting at `start`.
     fn previous(self, start: NaiveDate) -> NaiveDate {
         match self {
+            Granularity::Day => start - Duration::days(1),
             Granularity::Week => start - Duration::days(7),
             Granularity::Month => self.start_of(start - Duration::days(1)),
             Granularity::Quarter => self.start_of(start - Duration::days(1)),

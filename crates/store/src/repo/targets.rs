@@ -184,6 +184,29 @@ pub fn get(conn: &mut AnyConnection, model_id: &str) -> Result<Option<ActiveTarg
         .optional()?)
 }
 
+/// The targets of a tenant's models (every tenant's when `tenant` is `None`), by model id.
+pub fn list(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+) -> Result<Vec<ActiveTarget>, StoreError> {
+    use crate::schema::ai_models;
+    let mut q = active_targets::table
+        .select(ActiveTarget::as_select())
+        .order(active_targets::model_id.asc())
+        .into_boxed();
+    if let Some(t) = tenant {
+        // A subquery rather than a join: the tables share no declared relation.
+        q = q.filter(
+            active_targets::model_id.eq_any(
+                ai_models::table
+                    .filter(ai_models::tenant_id.eq(t.to_owned()))
+                    .select(ai_models::model_id),
+            ),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
 /// Inserts or replaces the target (call inside `Store::write`), sealing its URL and secret.
 /// Returns the stored row.
 pub fn put(
