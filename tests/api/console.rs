@@ -54,7 +54,10 @@ fn sign_in_overview_csrf_and_sign_out() {
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
     assert!(
-        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        csp.contains("default-src 'none'")
+            && csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+            && !csp.contains("unsafe-eval"),
         "{csp}"
     );
     let (csrf_cookie, attrs) = set_cookie(&r, "auditor_csrf").expect("a CSRF cookie");

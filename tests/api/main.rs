@@ -11,6 +11,7 @@ mod browser;
 mod compliance;
 mod concurrency;
 mod console;
+mod console_browser;
 mod dashboards;
 mod decisions;
 mod errors;

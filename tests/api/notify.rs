@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// (headers lowercased, body) of each request received.
-type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
 
 /// A receiver that answers 500 to its first `fail_first` requests, then 200.
-fn receiver(fail_first: usize) -> (String, Seen) {
+pub(crate) fn receiver(fail_first: usize) -> (String, Seen) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", l.local_addr().unwrap());
     let seen: Seen = Arc::default();
@@ -58,7 +58,7 @@ fn receiver(fail_first: usize) -> (String, Seen) {
     (url, seen)
 }
 
-fn header<'a>(h: &'a [(String, String)], k: &str) -> &'a str {
+pub(crate) fn header<'a>(h: &'a [(String, String)], k: &str) -> &'a str {
     h.iter()
         .find(|(n, _)| n == k)
         .map_or("", |(_, v)| v.as_str())

@@ -1,23 +1,17 @@
 //! The compliance page: whether the compliance log verifies, and the coverage of each
 //! regulation's obligations by the enabled checks, overall and per model.
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use actix_web::{HttpResponse, http::StatusCode, web};
 use audit_http::api::compliance::coverage_of;
 use audit_http::api::governance::{Verification, verification};
 use audit_http::{ApiError, AppState};
 use maud::{Markup, html};
 
+use crate::page;
 use crate::pages::layout;
-use crate::session;
-use crate::{page, see_other};
+use crate::session::Session;
 
-pub(crate) async fn show(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
-    };
+pub(crate) async fn show(state: web::Data<AppState>, s: Session) -> Result<HttpResponse, ApiError> {
     let v = verification(&state, &s.caller).await?;
     let cov = coverage_of(&state, s.caller.clone(), None).await?;
     let body = html! {

@@ -2,11 +2,17 @@
 //! with the API's login sessions (in a cookie), sends no script, loads nothing from elsewhere
 //! (a strict Content-Security-Policy says so), and works without JavaScript.
 
+mod acting;
+mod audit_page;
 mod compliance;
 mod findings;
+mod form_markup;
+mod model_form;
 mod models;
 mod pages;
 mod session;
+mod settings;
+mod versions;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,14 +22,21 @@ use audit_store::repo::dashboard;
 use maud::Markup;
 use serde::Deserialize;
 
-use audit_store::repo::access::Role;
+pub(crate) use acting::{acting, may};
 use session::{LOGIN_CSRF, SESSION, Session};
 
 /// The console's stylesheet, served from the binary.
 const CSS: &str = include_str!("console.css");
 
-/// Nothing but this origin's stylesheet and forms; no script, frame or plugin at all.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The console's script: local times and live redraws; pages work without it.
+const JS: &str = include_str!("console.js");
+
+/// Nothing but this origin's stylesheet, script, event stream and forms: no inline script, no
+/// frame, no plugin, nothing from elsewhere.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The largest sample form the console reads (the configured sample size decides below it).
+const UPLOAD_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Adds the console's routes (see `audit_http::app`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,13 +45,108 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
         .route("/console.css", web::get().to(stylesheet))
+        .route("/console.js", web::get().to(script))
+        .route("/console/events", web::get().to(live_events))
         .route("/console/compliance", web::get().to(compliance::show))
+        .route("/console/settings", web::get().to(settings::index))
+        .route("/console/settings/keys", web::get().to(settings::keys))
+        .route(
+            "/console/settings/keys",
+            web::post().to(settings::create_key),
+        )
+        .route(
+            "/console/settings/keys/{key_id}/revoke",
+            web::post().to(settings::revoke_key),
+        )
+        .route("/console/settings/users", web::get().to(settings::users))
+        .route(
+            "/console/settings/users",
+            web::post().to(settings::create_user),
+        )
+        .route(
+            "/console/settings/users/{user_id}/delete",
+            web::post().to(settings::delete_user),
+        )
+        .route(
+            "/console/settings/webhooks",
+            web::get().to(settings::webhooks),
+        )
+        .route(
+            "/console/settings/webhooks",
+            web::post().to(settings::create_hook),
+        )
+        .route(
+            "/console/settings/webhooks/{id}/test",
+            web::post().to(settings::test_hook),
+        )
+        .route(
+            "/console/settings/webhooks/{id}/delete",
+            web::post().to(settings::delete_hook),
+        )
+        .route(
+            "/console/settings/targets",
+            web::get().to(settings::targets),
+        )
+        .route(
+            "/console/settings/targets",
+            web::post().to(settings::set_target),
+        )
+        .route(
+            "/console/settings/targets/{model_id}/delete",
+            web::post().to(settings::delete_target),
+        )
+        .route(
+            "/console/settings/tenants",
+            web::get().to(settings::tenants),
+        )
+        .route(
+            "/console/settings/tenants",
+            web::post().to(settings::create_tenant),
+        )
         .route("/console/findings", web::get().to(findings::list))
+        .route("/console/findings/bulk", web::post().to(findings::bulk))
         .route(
             "/console/findings/{finding_id}/status",
             web::post().to(findings::move_status),
         )
         .route("/console/models", web::get().to(models::list))
+        .route("/console/models", web::post().to(model_form::create))
+        .route("/console/models/new", web::get().to(model_form::new_form))
+        .route(
+            "/console/models/{model_id}/edit",
+            web::get().to(model_form::edit_form),
+        )
+        .route(
+            "/console/models/{model_id}/edit",
+            web::post().to(model_form::save),
+        )
+        .route(
+            "/console/models/{model_id}/versions",
+            web::post().to(versions::create),
+        )
+        .route(
+            "/console/models/{model_id}/metrics",
+            web::post().to(versions::metrics),
+        )
+        .service(
+            web::resource("/console/models/{model_id}/samples")
+                // The upload is held in memory only while it is reduced (as the API's is);
+                // take_sample refuses what is over the configured sample size.
+                .app_data(
+                    actix_multipart::form::MultipartFormConfig::default()
+                        .total_limit(UPLOAD_LIMIT)
+                        .memory_limit(UPLOAD_LIMIT),
+                )
+                .route(web::post().to(versions::upload)),
+        )
+        .route(
+            "/console/models/{model_id}/archive",
+            web::post().to(models::archive),
+        )
+        .route(
+            "/console/models/{model_id}/restore",
+            web::post().to(models::restore),
+        )
         .route("/console/models/{model_id}", web::get().to(models::one))
         .route(
             "/console/models/{model_id}/run",
@@ -48,7 +156,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/console/audits/{audit_id}/approve",
             web::post().to(models::approve),
         )
-        .route("/console/audits/{audit_id}", web::get().to(models::report))
+        .route(
+            "/console/audits/{audit_id}",
+            web::get().to(audit_page::show),
+        )
         .route(
             "/console/audits/{audit_id}/report.pdf",
             web::get().to(models::report_pdf),
@@ -81,15 +192,57 @@ async fn stylesheet() -> HttpResponse {
         .body(CSS)
 }
 
-async fn overview(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(JS)
+}
+
+/// The API's event stream for the signed-in person's tenant, which the script follows.
+async fn live_events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    s: Session,
+    q: web::Query<audit_http::api::events::EventParams>,
+) -> Result<HttpResponse, ApiError> {
+    audit_http::api::events::stream(state, &s.caller, &req, &q).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OverviewQuery {
+    /// The score series' period: day, week (default), month or quarter.
+    by: String,
+}
+
+async fn overview(
+    state: web::Data<AppState>,
+    s: Session,
+    q: web::Query<OverviewQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use audit_store::repo::series::{self, Granularity};
+    let by = match q.by.as_str() {
+        "" => "week",
+        b => b,
+    };
+    let Some(g) = Granularity::parse(by) else {
+        let e = ApiError::bad_request(format!("'{by}' is not one of day, week, month, quarter"));
+        return shown(&s, "Overview", e);
+    };
+    let periods = match g {
+        Granularity::Day => 30,
+        Granularity::Week | Granularity::Month => 12,
+        Granularity::Quarter => 8,
     };
     let scope = s.caller.scope();
-    let (o, risky, recent) = audit_http::api::read(&state, move |c| {
+    let (o, risky, recent, points, after) = audit_http::api::read(&state, move |c| {
         let scope = scope.as_deref();
+        let after = audit_store::repo::events::latest_id(c)?;
+        let points = series::series(c, scope, None, g, periods, audit_store::now())?;
         let o = dashboard::overview(c, scope)?;
-        let risky = audit_store::repo::series::riskiest(c, scope, 5)?;
+        let risky = series::riskiest(c, scope, 5)?;
         let recent = audit_store::repo::events::recent(c, scope, 10)?
             .into_iter()
             .map(|e| pages::Activity {
@@ -98,12 +251,13 @@ async fn overview(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
                 time: e.created_at,
             })
             .collect::<Vec<_>>();
-        Ok((o, risky, recent))
+        Ok((o, risky, recent, points, after))
     })
     .await?;
+    let chart = pages::series_chart(by, &points);
     Ok(page(
         StatusCode::OK,
-        pages::overview(&s, &o, &risky, &recent),
+        pages::overview(&s, &o, &risky, &recent, &chart, after),
     ))
 }
 
@@ -185,11 +339,9 @@ struct CsrfForm {
 async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
+    s: Session,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
-    };
     if !session::same(&s.csrf(), &form.csrf) {
         return Ok(refused());
     }
@@ -199,26 +351,6 @@ async fn logout(
     r.add_cookie(&session::removal(&req, SESSION))
         .map_err(|e| ApiError::internal(&e))?;
     Ok(r)
-}
-
-/// The session if it may act and the form carries its token; else the page that says why. A
-/// viewer sees no write control, and a form a viewer posts anyway is refused here.
-pub(crate) async fn acting(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    csrf: &str,
-) -> Result<Result<Session, HttpResponse>, ApiError> {
-    let Some(s) = session::current(state, req).await? else {
-        return Ok(Err(see_other("/login").finish()));
-    };
-    if !session::same(&s.csrf(), csrf) {
-        return Ok(Err(refused()));
-    }
-    if let Err(e) = s.caller.require(Role::Auditor) {
-        let markup = pages::problem(Some(&s), "Not allowed", &e.detail);
-        return Ok(Err(page(e.status, markup)));
-    }
-    Ok(Ok(s))
 }
 
 /// A refusal from the API's own checks, shown on a page.

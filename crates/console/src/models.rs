@@ -2,18 +2,18 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use audit_domain::{AuditType, ExecutionStatus};
+use audit_http::api::archive::{archive_model, restore_model};
 use audit_http::api::audits::{approve_audit, start_audit};
 use audit_http::api::models::{ModelDetail, ModelView, detail_of, view_of};
 use audit_http::api::{read, visible_model};
 use audit_http::{ApiError, AppState};
-use audit_store::repo::access::Role;
 use audit_store::repo::{audits, models};
 use audit_store::{AuditFilter, AuditRun, AuditSummary, Paging};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::pages::layout;
-use crate::session::{self, Session};
+use crate::session::Session;
 use crate::{page, see_other};
 
 /// Models on one page of the list.
@@ -26,29 +26,33 @@ pub(crate) struct ListQuery {
     #[serde(default)]
     archived: Option<String>,
     #[serde(default)]
-    page: Option<i64>,
+    page: String,
+    #[serde(default)]
+    q: String,
 }
 
 pub(crate) async fn list(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    s: Session,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
-    };
     let q = q.into_inner();
     let model_type = match q.model_type.as_str() {
         "" => None,
-        t => Some(t.parse().map_err(|_| {
-            ApiError::bad_request(format!("model type must be ml or llm, not '{t}'"))
-        })?),
+        t => match t.parse() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                let e = ApiError::bad_request(format!("model type must be ml or llm, not '{t}'"));
+                return crate::shown(&s, "Models", e);
+            }
+        },
     };
-    let number = q.page.unwrap_or(1).max(1);
+    let number = q.page.parse::<i64>().unwrap_or(1).max(1);
     let f = models::ModelFilter {
         tenant_id: s.caller.scope(),
         model_type,
         include_archived: q.archived.is_some(),
+        search: Some(q.q.trim().to_owned()).filter(|t| !t.is_empty()),
         ..models::ModelFilter::default()
     };
     let paging = Paging {
@@ -65,7 +69,7 @@ pub(crate) async fn list(
         Ok((page.total, rows))
     })
     .await?;
-    let body = list_page(&q.model_type, q.archived.is_some(), number, total, &rows);
+    let body = list_page(&s, &q, number, total, &rows);
     Ok(page(
         StatusCode::OK,
         layout("Models", Some(&s), "models", body),
@@ -80,17 +84,32 @@ fn result_of(v: &ModelView) -> String {
     }
 }
 
-fn list_page(
-    model_type: &str,
-    archived: bool,
-    number: i64,
-    total: i64,
-    rows: &[ModelView],
-) -> Markup {
+/// This list's address with another page number.
+fn list_link(q: &ListQuery, number: i64) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [("q", &q.q), ("model_type", &q.model_type)] {
+        if !v.is_empty() {
+            out.append_pair(k, v);
+        }
+    }
+    if q.archived.is_some() {
+        out.append_pair("archived", "1");
+    }
+    out.append_pair("page", &number.to_string());
+    format!("/console/models?{}", out.finish())
+}
+
+fn list_page(s: &Session, q: &ListQuery, number: i64, total: i64, rows: &[ModelView]) -> Markup {
     let pages = (total + PAGE - 1) / PAGE;
+    let model_type = q.model_type.as_str();
+    let archived = q.archived.is_some();
+    let filtered = !q.q.trim().is_empty() || !model_type.is_empty() || archived;
     html! {
         h1 { "Models" }
-        form class="filters" method="get" action="/console/models" {
+        @if may(s, REGISTER) { p { a class="button" href="/console/models/new" { "Register a model" } } }
+        form class="filters" method="get" action="/console/models" role="search" {
+            label for="q" { "Search" }
+            input id="q" name="q" type="search" value=(q.q) placeholder="id, name or owner";
             label for="model_type" { "Type" }
             select id="model_type" name="model_type" {
                 option value="" selected[model_type.is_empty()] { "Any" }
@@ -105,8 +124,9 @@ fn list_page(
         }
         @if rows.is_empty() {
             p class="empty" {
-                "No model matches. Register one with " code { "POST /models/register" }
-                " (see the " a href="/docs/" { "API documentation" } ")."
+                @if filtered { "No model matches these filters. " a href="/console/models" { "Show every model" } "." }
+                @else if may(s, REGISTER) { "No model is registered yet. " a href="/console/models/new" { "Register the first one" } "; its baseline audit runs at once." }
+                @else { "No model is registered yet; an auditor or admin registers them." }
             }
         } @else {
             p class="hint" { (total) " models" @if pages > 1 { ", page " (number) " of " (pages) } }
@@ -128,7 +148,7 @@ fn list_page(
                                 td { (v.model.version) }
                                 td { (v.model.model_type.as_str()) }
                                 td { (result_of(v)) }
-                                td { (v.last_audit_time.map(crate::pages::time).unwrap_or_else(|| "–".into())) }
+                                td { (crate::pages::maybe_time(v.last_audit_time)) }
                                 td { (v.audit_frequency.map(|f| f.as_str().to_owned()).unwrap_or_else(|| "–".into())) }
                             }
                         }
@@ -136,12 +156,8 @@ fn list_page(
                 }
             }
             nav class="pager" aria-label="Pages" {
-                @if number > 1 {
-                    a href={ "/console/models?model_type=" (model_type) @if archived { "&archived=1" } "&page=" (number - 1) } { "Previous" }
-                }
-                @if number < pages {
-                    a href={ "/console/models?model_type=" (model_type) @if archived { "&archived=1" } "&page=" (number + 1) } { "Next" }
-                }
+                @if number > 1 { a href=(list_link(q, number - 1)) { "Previous" } }
+                @if number < pages { a href=(list_link(q, number + 1)) { "Next" } }
             }
         }
     }
@@ -159,17 +175,48 @@ fn short(id: &str) -> String {
 /// Audits shown on a model's page, newest first.
 const AUDITS: i64 = 50;
 
+/// What a model's page shows besides the model: a form's errors beside its fields, the
+/// receipt of an upload.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    pub errors: std::collections::BTreeMap<&'static str, String>,
+    pub receipt: Option<String>,
+}
+
+impl Notes {
+    pub(crate) fn error(field: &'static str, message: String) -> Notes {
+        Notes {
+            errors: std::collections::BTreeMap::from([(field, message)]),
+            receipt: None,
+        }
+    }
+}
+
 pub(crate) async fn one(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    s: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
-    };
-    let id = path.into_inner();
+    render(
+        &state,
+        &s,
+        path.into_inner(),
+        &Notes::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// A model's page with `notes`, answered with `status`.
+pub(crate) async fn render(
+    state: &web::Data<AppState>,
+    s: &Session,
+    id: String,
+    notes: &Notes,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
     let caller = s.caller.clone();
-    let found = read(&state, move |c| {
+    let found = read(state, move |c| {
         let m = visible_model(c, &caller, &id)?;
         let f = AuditFilter {
             model_id: Some(m.model_id.clone()),
@@ -184,32 +231,67 @@ pub(crate) async fn one(
                 limit: AUDITS,
             },
         )?;
-        Ok((detail_of(c, &m.model_id)?, runs.items))
+        let versions = audit_store::repo::versions::list(c, &m.model_id)?;
+        let after = audit_store::repo::events::latest_id(c)?;
+        Ok((detail_of(c, &m.model_id)?, runs.items, versions, after))
     })
     .await;
-    let (view, runs) = match found {
+    let (view, runs, versions, after) = match found {
         Ok(f) => f,
         Err(e) if e.status == StatusCode::NOT_FOUND => {
-            let markup = crate::pages::problem(Some(&s), "Not found", &e.detail);
+            let markup = crate::pages::problem(Some(s), "Not found", &e.detail);
             return Ok(page(StatusCode::NOT_FOUND, markup));
         }
         Err(e) => return Err(e),
     };
     let title = view.view.model.name.clone();
-    let body = model_page(&s, &view, &runs);
+    let body = model_page(s, &view, &runs, &versions, notes);
+    let live = view.view.model.model_id.clone();
     Ok(page(
-        StatusCode::OK,
-        layout(&title, Some(&s), "models", body),
+        status,
+        crate::pages::live_layout(
+            &title,
+            Some(s),
+            "models",
+            Some(crate::pages::Live {
+                scope: &live,
+                after,
+            }),
+            body,
+        ),
     ))
 }
 
-/// Whether the signed-in person may run and approve audits (the server checks again).
-fn can_act(s: &Session) -> bool {
-    s.caller.require(Role::Auditor).is_ok()
+/// Drift, bias and risk of the model's judged passive audits, oldest first.
+fn score_chart(runs: &[(AuditRun, Option<AuditSummary>)]) -> Option<Markup> {
+    let points: Vec<audit_report::HistoryPoint> = runs
+        .iter()
+        .rev()
+        .filter(|(r, _)| r.audit_type == AuditType::Passive)
+        .filter_map(|(r, sum)| {
+            let sum = sum.as_ref()?;
+            Some(audit_report::HistoryPoint {
+                audit_id: r.audit_id.clone(),
+                label: r.executed_at?.format("%m-%d %H:%M").to_string(),
+                drift: sum.drift_score,
+                bias: sum.bias_score,
+                risk: sum.risk_score,
+            })
+        })
+        .collect();
+    (points.len() > 1).then(|| {
+        maud::PreEscaped(audit_report::chart::scores(
+            "Scores of the model's audits",
+            &points,
+        ))
+    })
 }
 
+use crate::acting::{ADD_VERSION, ARCHIVE, EDIT, REGISTER, RUN, SAMPLE};
+use crate::may;
+
 /// A one-button form that posts to `action` with the session's CSRF token.
-fn button(s: &Session, action: &str, label: &str) -> Markup {
+pub(crate) fn button(s: &Session, action: &str, label: &str) -> Markup {
     html! {
         form class="inline" method="post" action=(action) {
             input type="hidden" name="csrf" value=(s.csrf());
@@ -218,10 +300,17 @@ fn button(s: &Session, action: &str, label: &str) -> Markup {
     }
 }
 
-fn model_page(s: &Session, d: &ModelDetail, runs: &[(AuditRun, Option<AuditSummary>)]) -> Markup {
+fn model_page(
+    s: &Session,
+    d: &ModelDetail,
+    runs: &[(AuditRun, Option<AuditSummary>)],
+    versions: &[audit_store::repo::versions::ModelVersion],
+    notes: &Notes,
+) -> Markup {
     let v = &d.view;
     let m = &v.model;
-    let act = can_act(s) && !m.is_archived();
+    let act = may(s, RUN) && !m.is_archived();
+    let admin = may(s, EDIT) && may(s, ARCHIVE);
     let baseline = d.baseline_audit_id.as_deref();
     html! {
         p class="crumbs" { a href="/console/models" { "Models" } " / " (m.model_id) }
@@ -235,7 +324,19 @@ fn model_page(s: &Session, d: &ModelDetail, runs: &[(AuditRun, Option<AuditSumma
             dt { "Last result" } dd { (result_of(v)) }
         }
         @for w in &v.warnings { p class="error" role="alert" { (w) } }
+        @if let Some(r) = &notes.receipt { p class="ok" role="status" { (r) } }
+        @if admin {
+            div class="actions" {
+                @if m.is_archived() {
+                    (button(s, &format!("/console/models/{}/restore", m.model_id), "Restore"))
+                } @else {
+                    a class="button" href={ "/console/models/" (m.model_id) "/edit" } { "Edit" }
+                    (button(s, &format!("/console/models/{}/archive", m.model_id), "Archive"))
+                }
+            }
+        }
         h2 { "Audits" }
+        @if let Some(chart) = score_chart(runs) { figure class="chart" { (chart) } }
         @if act { (button(s, &format!("/console/models/{}/run", m.model_id), "Run an audit now")) }
         @if runs.is_empty() {
             p class="empty" { "No audit yet: the first one runs when the model's evidence is read." }
@@ -257,7 +358,7 @@ fn model_page(s: &Session, d: &ModelDetail, runs: &[(AuditRun, Option<AuditSumma
                                     } @else { code { (r.audit_id) } " (running)" }
                                 }
                                 td { (r.audit_type.as_str()) }
-                                td { (r.executed_at.map(crate::pages::time).unwrap_or_else(|| "–".into())) }
+                                td { (crate::pages::maybe_time(r.executed_at)) }
                                 td { (r.audit_result.map(|x| x.as_str().to_owned()).unwrap_or_else(|| "–".into())) }
                                 td { (r.execution_status.map(|x| x.as_str().to_owned()).unwrap_or_else(|| "–".into())) }
                                 td class="num" { (sum.as_ref().map(|s| format!("{:.1}", s.risk_score)).unwrap_or_else(|| "–".into())) }
@@ -275,30 +376,19 @@ fn model_page(s: &Session, d: &ModelDetail, runs: &[(AuditRun, Option<AuditSumma
                 }
             }
         }
+        (crate::versions::section(s, &m.model_id, versions, may(s, ADD_VERSION) && !m.is_archived(), notes))
+        @if may(s, SAMPLE) && !m.is_archived() && d.evidence_sources.iter().any(|e| e.source_type == audit_domain::ConnectionType::Sample) {
+            (crate::versions::sample_form(s, &m.model_id, notes))
+        }
     }
-}
-
-/// An audit's report page (the API's, for the signed-in caller).
-pub(crate) async fn report(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
-    };
-    audit_http::api::report::page(state, s.caller, path.into_inner()).await
 }
 
 /// The same report as the PDF download.
 pub(crate) async fn report_pdf(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    s: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(s) = session::current(&state, &req).await? else {
-        return Ok(see_other("/login").finish());
-    };
     audit_http::api::report::pdf(state, s.caller, path.into_inner()).await
 }
 
@@ -314,7 +404,7 @@ pub(crate) async fn run_now(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = match crate::acting(&state, &req, &form.csrf).await? {
+    let s = match crate::acting(&state, &req, &form.csrf, RUN).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -331,12 +421,46 @@ pub(crate) async fn approve(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = match crate::acting(&state, &req, &form.csrf).await? {
+    let s = match crate::acting(&state, &req, &form.csrf, crate::acting::APPROVE).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
     match approve_audit(&state, s.caller.clone(), path.into_inner(), None).await {
         Ok(a) => Ok(see_other(&format!("/console/models/{}", a.model_id)).finish()),
         Err(e) => crate::shown(&s, "Baseline not approved", e),
+    }
+}
+
+pub(crate) async fn archive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = match crate::acting(&state, &req, &form.csrf, ARCHIVE).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let id = path.into_inner();
+    match archive_model(&state, s.caller.clone(), id.clone()).await {
+        Ok(_) => Ok(see_other(&format!("/console/models/{id}")).finish()),
+        Err(e) => crate::shown(&s, "Model not archived", e),
+    }
+}
+
+pub(crate) async fn restore(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = match crate::acting(&state, &req, &form.csrf, crate::acting::RESTORE).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let id = path.into_inner();
+    match restore_model(&state, s.caller.clone(), id.clone()).await {
+        Ok(_) => Ok(see_other(&format!("/console/models/{id}")).finish()),
+        Err(e) => crate::shown(&s, "Model not restored", e),
     }
 }

@@ -1,15 +1,27 @@
 //! The pages' markup (maud escapes every value it interpolates).
 
 use audit_store::repo::dashboard::Overview;
-use audit_store::repo::series::RiskyModel;
+use audit_store::repo::series::{RiskyModel, SeriesPoint};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::session::Session;
 
-/// A time as people read it, in UTC (the viewer's own zone needs a script, which the console
-/// does not send).
-pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+/// A time as people read it: in UTC in the page, turned into the viewer's own zone by the
+/// console's script where it runs.
+pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> Markup {
+    html! {
+        time datetime=(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) {
+            (t.format("%Y-%m-%d %H:%M UTC"))
+        }
+    }
+}
+
+/// A time that may be missing (a dash then).
+pub(crate) fn maybe_time(t: Option<chrono::DateTime<chrono::Utc>>) -> Markup {
+    match t {
+        Some(t) => time(t),
+        None => html! { "–" },
+    }
 }
 
 /// The frame of every page: a skip link, the header with who is signed in and the navigation
@@ -20,6 +32,25 @@ pub(crate) fn layout(
     section: &str,
     body: Markup,
 ) -> Markup {
+    live_layout(title, session, section, None, body)
+}
+
+/// What a live page follows: one model's events (`scope` its id) or every model's (`all`),
+/// from the last event that was in the database when the page was read, so that nothing that
+/// happens between the reading and the script's connection is missed.
+pub(crate) struct Live<'a> {
+    pub scope: &'a str,
+    pub after: i64,
+}
+
+/// The frame of a page that redraws itself on live events.
+pub(crate) fn live_layout(
+    title: &str,
+    session: Option<&Session>,
+    section: &str,
+    live: Option<Live<'_>>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -28,6 +59,7 @@ pub(crate) fn layout(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · AI Auditor" }
                 link rel="stylesheet" href="/console.css";
+                script src="/console.js" defer {}
             }
             body {
                 a class="skip" href="#main" { "Skip to content" }
@@ -39,6 +71,9 @@ pub(crate) fn layout(
                             a href="/console/models" aria-current=[(section == "models").then_some("page")] { "Models" }
                             a href="/console/findings" aria-current=[(section == "findings").then_some("page")] { "Findings" }
                             a href="/console/compliance" aria-current=[(section == "compliance").then_some("page")] { "Compliance" }
+                            @if crate::settings::offered(s) {
+                                a href="/console/settings" aria-current=[(section == "settings").then_some("page")] { "Settings" }
+                            }
                             a href="/docs/" { "API" }
                         }
                         form class="signout" method="post" action="/logout" {
@@ -50,7 +85,9 @@ pub(crate) fn layout(
                         }
                     }
                 }
-                main id="main" { (body) }
+                main id="main" data-live=[live.as_ref().map(|l| l.scope)]
+                    data-after=[live.as_ref().map(|l| l.after)] { (body) }
+                p id="live-status" class="visually-hidden" role="status" aria-live="polite" {}
             }
         }
     }
@@ -124,11 +161,17 @@ pub(crate) fn overview(
     o: &Overview,
     risky: &[RiskyModel],
     recent: &[Activity],
+    chart: &Markup,
+    o_after: i64,
 ) -> Markup {
-    layout(
+    live_layout(
         "Overview",
         Some(session),
         "overview",
+        Some(Live {
+            scope: "all",
+            after: o_after,
+        }),
         html! {
             h1 { "Overview" }
             @if o.total_models == 0 {
@@ -149,6 +192,7 @@ pub(crate) fn overview(
                 (metric("Drift", format!("{:.1} %", o.drift_score_percentage)))
                 (metric("Bias", format!("{:.1} %", o.bias_score_percentage)))
             }
+            (chart)
             div class="pair" {
                 @if !risky.is_empty() {
                     table {
@@ -187,6 +231,37 @@ pub(crate) fn overview(
             }
         },
     )
+}
+
+/// Mean drift, bias and risk of the judged audits per period, with links to the other periods.
+pub(crate) fn series_chart(by: &str, points: &[SeriesPoint]) -> Markup {
+    let shown: Vec<audit_report::HistoryPoint> = points
+        .iter()
+        .filter(|p| p.audits > 0)
+        .map(|p| audit_report::HistoryPoint {
+            audit_id: format!("{} audits", p.audits),
+            label: p.start.format("%Y-%m-%d").to_string(),
+            drift: p.drift_score.unwrap_or(0.0),
+            bias: p.bias_score.unwrap_or(0.0),
+            risk: p.risk_score.unwrap_or(0.0),
+        })
+        .collect();
+    let title = format!("Mean scores of judged audits by {by}");
+    html! {
+        section class="card series" aria-labelledby="series-title" {
+            h2 id="series-title" { "Scores over time" }
+            nav class="periods" aria-label="Period" {
+                @for g in ["day", "week", "month", "quarter"] {
+                    a href={ "/?by=" (g) } aria-current=[(g == by).then_some("true")] { "By " (g) }
+                }
+            }
+            @if shown.is_empty() {
+                p class="empty" { "No judged audit in these periods yet: scores appear once a model's second audit compares with its baseline." }
+            } @else {
+                figure class="chart" { (maud::PreEscaped(audit_report::chart::scores(&title, &shown))) }
+            }
+        }
+    }
 }
 
 /// A page for a refused request (a form without its CSRF token).

@@ -73,6 +73,60 @@ pub(crate) fn removal(req: &HttpRequest, name: &'static str) -> Cookie<'static> 
 
 pub(crate) use audit_http::auth::same;
 
+/// Why a page was not served to a request: nobody signed in (the answer is the sign-in page),
+/// or the server could not tell (the API's error).
+#[derive(Debug)]
+pub(crate) enum NotServed {
+    SignIn,
+    Api(ApiError),
+}
+
+impl std::fmt::Display for NotServed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotServed::SignIn => f.write_str("sign in first"),
+            NotServed::Api(e) => std::fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl actix_web::ResponseError for NotServed {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        match self {
+            NotServed::SignIn => actix_web::http::StatusCode::SEE_OTHER,
+            NotServed::Api(e) => e.status,
+        }
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        match self {
+            NotServed::SignIn => crate::see_other("/login").finish(),
+            NotServed::Api(e) => e.error_response(),
+        }
+    }
+}
+
+/// A page handler that takes a `Session` is only reached by a signed-in person; anyone else
+/// is sent to the sign-in page.
+impl actix_web::FromRequest for Session {
+    type Error = NotServed;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Session, NotServed>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| NotServed::Api(ApiError::internal(&"no application state")))?;
+            current(&state, &req)
+                .await
+                .map_err(NotServed::Api)?
+                .ok_or(NotServed::SignIn)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
