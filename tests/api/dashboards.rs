@@ -42,7 +42,7 @@ fn dashboard_series(b: Backend) {
     let mean =
         |k: &str| judged.iter().map(|a| a[k].as_f64().unwrap()).sum::<f64>() / judged.len() as f64;
     let total_findings = s.get("/findings").ok(200)["total"].as_i64().unwrap();
-    for g in ["week", "month", "quarter"] {
+    for g in ["day", "week", "month", "quarter"] {
         let r = s
             .get(&format!("/dashboard/series?granularity={g}&periods=4"))
             .ok(200);
@@ -74,7 +74,7 @@ fn dashboard_series(b: Backend) {
     }
     let one = s.get("/dashboard/series?model_id=wild&periods=1").ok(200);
     assert_eq!(one["points"][0]["findings"], wild["total_findings"]);
-    s.get("/dashboard/series?granularity=day").detail(400);
+    s.get("/dashboard/series?granularity=hour").detail(400);
     s.get("/dashboard/series?periods=0").detail(400);
     s.get("/dashboard/series?model_id=ghost").detail(404);
 

@@ -64,7 +64,7 @@ async function shot(page, name) {
     await page.setViewportSize({ width: w, height: w === 390 ? 844 : 900 });
     const wide = await page.evaluate(overflowing);
     check(wide.length === 0, `${name} fits ${w} pixels${wide.length ? ": " + wide.slice(0, 5).join(", ") : ""}`);
-    if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}${suffix}.png`, fullPage: true });
+    if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name.replaceAll(" ", "-")}${suffix}.png`, fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 900 });
 }
@@ -244,6 +244,16 @@ async function admin(browser) {
   await page.goto(BASE + "/");
   await settings(page);
 
+  // The compliance log names the person and shows each entry's change.
+  await page.goto(BASE + "/console/compliance");
+  await page.getByLabel("Action").fill("key.revoke");
+  await page.getByRole("button", { name: "Filter" }).click();
+  const log = await page.locator("table.log").innerText();
+  check(log.includes("user:ann") && /revoked:\s*false\s*→\s*true/.test(log), "the log shows who revoked the key and the change");
+  await page.goto(BASE + "/console/compliance#entries");
+  await accessible(page, "compliance log");
+  await shot(page, "compliance"); // the log has the settings' entries by now
+
   // Signing out ends the session: the old cookie opens nothing any more.
   const cookies = await ctx.cookies();
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -347,6 +357,7 @@ async function viewer(browser) {
   await page.goto(BASE + "/console/models/browser-scorer");
   const buttons = await page.locator("main button, main input[type=submit]").count();
   check(buttons === 0, `a viewer sees no write control on a model's page (${buttons})`);
+  await shot(page, "model-viewer");
   const t = page.locator("main time").first();
   const shown = await t.innerText();
   check(!shown.includes("UTC") && /GMT\+9|JST/.test(shown), `times are in the viewer's zone ("${shown}")`);

@@ -7,12 +7,18 @@ use audit_http::api::governance::{Verification, verification};
 use audit_http::{ApiError, AppState};
 use maud::{Markup, html};
 
+use crate::log_entries::{self, LogQuery};
 use crate::page;
 use crate::pages::layout;
 use crate::session::Session;
 
-pub(crate) async fn show(state: web::Data<AppState>, s: Session) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn show(
+    state: web::Data<AppState>,
+    s: Session,
+    q: web::Query<LogQuery>,
+) -> Result<HttpResponse, ApiError> {
     let v = verification(&state, &s.caller).await?;
+    let (number, total, entries) = log_entries::newest(&state, &s, &q).await?;
     let cov = coverage_of(&state, s.caller.clone(), None).await?;
     let body = html! {
         h1 { "Compliance" }
@@ -33,6 +39,7 @@ pub(crate) async fn show(state: web::Data<AppState>, s: Session) -> Result<HttpR
         (tally_table("Regulation", cov.regulations.iter().map(|r| (r.regulation.clone(), &r.tally))))
         h2 { "Coverage by model" }
         (tally_table("Model", cov.models.iter().map(|m| (m.model_id.clone(), &m.tally))))
+        (log_entries::section(&q, s.caller.scope().is_none(), (number, total), &entries))
     };
     Ok(page(
         StatusCode::OK,
@@ -66,7 +73,7 @@ fn tally_table<'a>(
     let rows: Vec<_> = rows.collect();
     html! {
         @if !rows.is_empty() {
-            div class="scroll" {
+            div class="scroll" tabindex="0" role="region" aria-label={ "Coverage by " (what.to_lowercase()) } {
                 table {
                     thead { tr {
                         th scope="col" { (what) } th scope="col" class="num" { "Covered" }

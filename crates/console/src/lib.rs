@@ -7,6 +7,7 @@ mod audit_page;
 mod compliance;
 mod findings;
 mod form_markup;
+mod log_entries;
 mod model_form;
 mod models;
 mod pages;

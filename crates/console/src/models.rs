@@ -130,7 +130,7 @@ fn list_page(s: &Session, q: &ListQuery, number: i64, total: i64, rows: &[ModelV
             }
         } @else {
             p class="hint" { (total) " models" @if pages > 1 { ", page " (number) " of " (pages) } }
-            div class="scroll" {
+            div class="scroll" tabindex="0" role="region" aria-label="Models" {
                 table {
                     thead { tr {
                         th scope="col" { "Name" } th scope="col" { "ID" } th scope="col" { "Version" }
@@ -341,7 +341,7 @@ fn model_page(
         @if runs.is_empty() {
             p class="empty" { "No audit yet: the first one runs when the model's evidence is read." }
         } @else {
-            div class="scroll" {
+            div class="scroll" tabindex="0" role="region" aria-label="Audits" {
                 table {
                     thead { tr {
                         th scope="col" { "Audit" } th scope="col" { "Type" } th scope="col" { "Executed" }

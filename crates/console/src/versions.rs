@@ -74,7 +74,7 @@ pub(crate) fn section(
         @if versions.is_empty() {
             p class="empty" { "No version recorded yet." @if act { " Add the one in use below." } }
         } @else {
-            div class="scroll" {
+            div class="scroll" tabindex="0" role="region" aria-label="Versions" {
                 table {
                     thead { tr {
                         th scope="col" { "Version" } th scope="col" { "Artifact" }

@@ -87,7 +87,7 @@ async fn page(
         @if hooks.is_empty() {
             p class="empty" { "No webhook yet: nothing is sent when an audit fails." @if act { " Add a target below, then send it a test." } }
         } @else {
-            div class="scroll" { table {
+            div class="scroll" tabindex="0" role="region" aria-label="Webhooks" { table {
                 thead { tr {
                     th scope="col" { "Name" } th scope="col" { "URL" } th scope="col" { "Sent when" }
                     th scope="col" { "Models" } th scope="col" { "Last delivery" }

@@ -85,7 +85,7 @@ async fn keys_page(
         @if keys.is_empty() {
             p class="empty" { "No API key yet." @if act { " Create one below for each machine that calls the API." } }
         } @else {
-            div class="scroll" { table {
+            div class="scroll" tabindex="0" role="region" aria-label="API keys" { table {
                 thead { tr {
                     th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Created" }
                     th scope="col" { "Expires" } th scope="col" { "Last used" } th scope="col" { "State" }
@@ -216,7 +216,7 @@ async fn users_page(
         @if users.is_empty() {
             p class="empty" { "No user yet: people sign in with a username this tab creates." }
         } @else {
-            div class="scroll" { table {
+            div class="scroll" tabindex="0" role="region" aria-label="Users" { table {
                 thead { tr {
                     th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Created" }
                     th scope="col" { "Locked until" }
@@ -326,7 +326,7 @@ async fn tenants_page(
     let list: Vec<Tenant> = read(state, move |c| tenants::list(c, scope.as_deref())).await?;
     let body = html! {
         p class="hint" { "Each tenant sees only its own models, audits, keys and users." }
-        div class="scroll" { table {
+        div class="scroll" tabindex="0" role="region" aria-label="Tenants" { table {
             thead { tr { th scope="col" { "Name" } th scope="col" { "ID" } th scope="col" { "Created" } } }
             tbody { @for t in &list { tr {
                 th scope="row" { (t.name) } td { code { (t.tenant_id) } } td { (time(t.created_at)) }

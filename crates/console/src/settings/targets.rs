@@ -57,7 +57,7 @@ async fn page(
         @if list.is_empty() {
             p class="empty" { "No probe target yet: active audits have nothing to call." @if act { " Set one for an LLM model below." } }
         } @else {
-            div class="scroll" { table {
+            div class="scroll" tabindex="0" role="region" aria-label="Probe targets" { table {
                 thead { tr {
                     th scope="col" { "Model" } th scope="col" { "Endpoint" } th scope="col" { "Credential" }
                     th scope="col" { "Limits" } th scope="col" { "Updated" }
