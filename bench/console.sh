@@ -24,26 +24,36 @@ if [ ! -s "$db" ]; then
 fi
 ls -la "$db"
 key=$("$bin" admin-key --database-url "$db" --name console-bench)
-port=18111
-"$bin" serve --database-url "$db" --no-scheduler --bind "127.0.0.1:$port" \
-    >"$work/serve.out" 2>"$work/serve.err" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
-base="http://127.0.0.1:$port"
-user="bench-$(date +%s)"
-pass="console-bench-passphrase"
-curl -sf -H "Authorization: Bearer $key" -H 'content-type: application/json' \
-    -d "{\"username\":\"$user\",\"password\":\"$pass\",\"role\":\"admin\"}" "$base/users" >/dev/null
-token=$(curl -sf -H 'content-type: application/json' \
-    -d "{\"username\":\"$user\",\"password\":\"$pass\"}" "$base/auth/login" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-cookie="Cookie: auditor_session=$token"
-for path in "/" "/console/findings" "/console/findings?severity=HIGH&status=open"; do
-    code=$(curl -s -o "$work/page.html" -w '%{http_code} %{time_total}' -H "$cookie" "$base$path")
-    echo "== $path: one request $code s, $(wc -c <"$work/page.html") bytes"
-    grep -q 'Sign out' "$work/page.html" || { echo "not signed in: $path"; exit 1; }
-    echo "== $path ($duration, $conns connections, 2 wrk threads)"
-    wrk -t2 -c"$conns" -d"$duration" --latency -H "$cookie" "$base$path" \
-        | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors|requests in"
-done
+base_port=18111
+
+# One server per cache setting: the default (the API's 1 s response cache, emptied by every
+# write, holds the overview's content per tenant) and none (every page reads the database).
+run() {
+    local label=$1 ttl=$2 port=$3
+    "$bin" serve --database-url "$db" --no-scheduler --bind "127.0.0.1:$port" \
+        --cache-ttl-ms "$ttl" >"$work/serve-$label.out" 2>"$work/serve-$label.err" &
+    local pid=$!
+    for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+    local base="http://127.0.0.1:$port"
+    local user="bench-$label-$(date +%s)" pass="console-bench-passphrase"
+    curl -sf -H "Authorization: Bearer $key" -H 'content-type: application/json' \
+        -d "{\"username\":\"$user\",\"password\":\"$pass\",\"role\":\"admin\"}" "$base/users" >/dev/null
+    local token
+    token=$(curl -sf -H 'content-type: application/json' \
+        -d "{\"username\":\"$user\",\"password\":\"$pass\"}" "$base/auth/login" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    local cookie="Cookie: auditor_session=$token"
+    for path in "/" "/console/findings" "/console/findings?severity=HIGH&status=open"; do
+        local code
+        code=$(curl -s -o "$work/page.html" -w '%{http_code} in %{time_total} s' -H "$cookie" "$base$path")
+        grep -q 'Sign out' "$work/page.html" || { echo "not signed in: $path"; kill "$pid"; exit 1; }
+        echo "== $label $path: one request $code, $(wc -c <"$work/page.html") bytes"
+        echo "== $label $path ($duration, $conns connections, 2 wrk threads)"
+        wrk -t2 -c"$conns" -d"$duration" --latency -H "$cookie" "$base$path" \
+            | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors|requests in"
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+run cached 1000 "$base_port"
+run uncached 0 $((base_port + 1))

@@ -579,6 +579,16 @@ fn demo_shows_baselines_then_failures() {
         },
     );
     assert!(demo_dir.join(".auditor-demo").exists());
+    // A person signs in to the demo's console with the password it printed.
+    let password = s
+        .console_password
+        .clone()
+        .expect("the demo prints a console password");
+    s.post(
+        "/auth/login",
+        &serde_json::json!({"username": "demo", "password": password}),
+    )
+    .ok(200);
     assert!(demo_dir.join("evidence/fraud-detector").is_dir());
     let models = s.get("/models").ok(200);
     assert_eq!(models["total"], 4);

@@ -69,6 +69,8 @@ pub struct Server {
     pg: Option<(String, String)>,
     /// The admin key printed at first start.
     pub admin_key: Option<String>,
+    /// The demo's console password, printed at its start.
+    pub console_password: Option<String>,
     client: reqwest::blocking::Client,
 }
 
@@ -260,17 +262,20 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut key = None;
+            let (mut key, mut console) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.starts_with("admin API key") {
                     key = line.rsplit(' ').next().map(str::to_owned);
                 }
+                if line.starts_with("console: sign in") {
+                    console = line.split('\'').nth(3).map(str::to_owned);
+                }
                 if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send((addr.to_owned(), key.take()));
+                    let _ = tx.send((addr.to_owned(), key.take(), console.take()));
                 }
             }
         });
-        let (base, printed_key) = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (base, printed_key, console_password) = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(b) => b,
             Err(_) => {
                 let _ = child.kill();
@@ -306,6 +311,7 @@ impl Server {
             child,
             pg,
             admin_key,
+            console_password,
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .default_headers(headers)

@@ -199,7 +199,8 @@ fn cases() -> Vec<(&'static str, Tamper)> {
             db.exec("UPDATE compliance_log SET hash = prev_hash WHERE tenant_id = 'default' AND tenant_seq = 7")
         }),
         ("edit signature", |db, _| {
-            db.exec("UPDATE compliance_log SET signature = '00' || substr(signature, 3) WHERE tenant_id = 'default' AND tenant_seq = 8")
+            // Another first byte whatever it was (a fixed '00' left one signature in 256 as it was).
+            db.exec("UPDATE compliance_log SET signature = (CASE WHEN substr(signature, 1, 2) = '00' THEN 'ff' ELSE '00' END) || substr(signature, 3) WHERE tenant_id = 'default' AND tenant_seq = 8")
         }),
         ("remove content without a purge", |db, _| {
             db.exec("UPDATE compliance_log SET content = NULL WHERE tenant_id = 'default' AND tenant_seq = 8")

@@ -238,28 +238,72 @@ async fn overview(
         Granularity::Quarter => 8,
     };
     let scope = s.caller.scope();
-    let (o, risky, recent, points, after) = audit_http::api::read(&state, move |c| {
-        let scope = scope.as_deref();
-        let after = audit_store::repo::events::latest_id(c)?;
-        let points = series::series(c, scope, None, g, periods, audit_store::now())?;
-        let o = dashboard::overview(c, scope)?;
-        let risky = series::riskiest(c, scope, 5)?;
-        let recent = audit_store::repo::events::recent(c, scope, 10)?
-            .into_iter()
-            .map(|e| pages::Activity {
-                text: audit_scheduler::notify::headline(&e),
-                model_id: e.model_id,
-                time: e.created_at,
-            })
-            .collect::<Vec<_>>();
-        Ok((o, risky, recent, points, after))
+    let key = format!("console|{}|overview|{by}", scope.as_deref().unwrap_or("*"));
+    let by = by.to_owned();
+    let state2 = state.clone();
+    let cached = fragment(&state, key, async move {
+        let (o, risky, recent, points, after) = audit_http::api::read(&state2, move |c| {
+            let scope = scope.as_deref();
+            let after = audit_store::repo::events::latest_id(c)?;
+            let points = series::scores(c, scope, None, g, periods, audit_store::now())?;
+            let o = dashboard::overview(c, scope)?;
+            let risky = series::riskiest(c, scope, 5)?;
+            let recent = audit_store::repo::events::recent(c, scope, 10)?
+                .into_iter()
+                .map(|e| pages::Activity {
+                    text: audit_scheduler::notify::headline(&e),
+                    model_id: e.model_id,
+                    time: e.created_at,
+                })
+                .collect::<Vec<_>>();
+            Ok((o, risky, recent, points, after))
+        })
+        .await?;
+        let chart = pages::series_chart(&by, &points);
+        let html = pages::overview_content(&o, &risky, &recent, &chart).into_string();
+        Ok(format!("{after}\n{html}"))
     })
     .await?;
-    let chart = pages::series_chart(by, &points);
+    // The event the content was read at, then the content.
+    let (after, content) = cached.split_once('\n').unwrap_or(("0", &cached));
     Ok(page(
         StatusCode::OK,
-        pages::overview(&s, &o, &risky, &recent, &chart, after),
+        pages::overview(&s, content, after.parse().unwrap_or(0)),
     ))
+}
+
+/// Content that depends only on the tenant and the query, kept in the API's response cache
+/// (the same TTL, emptied by every write, one computation at a time per key): the overview's
+/// queries cost tens of milliseconds on a large history, and every person of a tenant sees the
+/// same figures.
+async fn fragment<F>(state: &web::Data<AppState>, key: String, make: F) -> Result<String, ApiError>
+where
+    F: Future<Output = Result<String, ApiError>>,
+{
+    let hit = |generation| {
+        state
+            .cache
+            .get(&key, generation)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    if let Some(s) = hit(state.store.generation()) {
+        return Ok(s);
+    }
+    let flight = state.cache.flight(&key);
+    let _turn = match &flight {
+        Some(f) => Some(f.lock().await),
+        None => None,
+    };
+    // Whoever held the turn before may have just filled the entry.
+    let generation = state.store.generation();
+    if let Some(s) = hit(generation) {
+        return Ok(s);
+    }
+    let made = make.await?;
+    state
+        .cache
+        .put(key.clone(), generation, bytes::Bytes::from(made.clone()));
+    Ok(made)
 }
 
 /// The sign-in form, with a fresh CSRF token in a cookie and in the form.

@@ -156,81 +156,85 @@ pub(crate) struct Activity {
 
 /// The overview: the nine metrics of the audit contract, the riskiest models, what happened
 /// lately, then the breakdowns.
-pub(crate) fn overview(
-    session: &Session,
-    o: &Overview,
-    risky: &[RiskyModel],
-    recent: &[Activity],
-    chart: &Markup,
-    o_after: i64,
-) -> Markup {
+/// The overview page around its content (which depends on the tenant only, so it is cached).
+pub(crate) fn overview(session: &Session, content: &str, after: i64) -> Markup {
     live_layout(
         "Overview",
         Some(session),
         "overview",
         Some(Live {
             scope: "all",
-            after: o_after,
+            after,
         }),
-        html! {
-            h1 { "Overview" }
-            @if o.total_models == 0 {
-                p class="empty" {
-                    "No model is registered yet. Register one with "
-                    code { "POST /models/register" }
-                    " (see the " a href="/docs/" { "API documentation" } "); its baseline audit runs at once."
-                }
-            }
-            dl class="metrics" {
-                (metric("Models", o.total_models.to_string()))
-                (metric("Audits", o.total_audits.to_string()))
-                (metric("Passed audits", o.passed_audits.to_string()))
-                (metric("Failed audits", o.failed_audits.to_string()))
-                (metric("Critical findings", o.critical_findings_count.to_string()))
-                (metric("High findings", o.high_findings_count.to_string()))
-                (metric("Overall risk (0–100)", format!("{:.1}", o.overall_risk_score)))
-                (metric("Drift", format!("{:.1} %", o.drift_score_percentage)))
-                (metric("Bias", format!("{:.1} %", o.bias_score_percentage)))
-            }
-            (chart)
-            div class="pair" {
-                @if !risky.is_empty() {
-                    table {
-                        caption { "Riskiest models (latest audit)" }
-                        thead { tr { th scope="col" { "Model" } th scope="col" class="num" { "Risk" } th scope="col" { "Result" } } }
-                        tbody {
-                            @for m in risky {
-                                tr {
-                                    th scope="row" { a href={ "/console/models/" (m.model_id) } { (m.name) } }
-                                    td class="num" { (format!("{:.1}", m.risk_score)) }
-                                    td { a href={ "/console/audits/" (m.audit_id) } { (m.audit_result.as_deref().unwrap_or("–")) } }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if !recent.is_empty() {
-                    section class="activity" aria-labelledby="recent" {
-                        h2 id="recent" { "Recent activity" }
-                        ul {
-                            @for a in recent {
-                                li {
-                                    (a.text) " "
-                                    span class="hint" { "(" a href={ "/console/models/" (a.model_id) } { (a.model_id) } ", " (time(a.time)) ")" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            div class="tables" {
-                (counts("Audits by result", &o.audit_status_distribution))
-                (counts("Audits by execution status", &o.execution_status_distribution))
-                (counts("Findings by severity", &o.findings_by_severity))
-                (counts("Findings by status", &o.findings_by_status))
-            }
-        },
+        maud::PreEscaped(content.to_owned()),
     )
+}
+
+/// The overview's content.
+pub(crate) fn overview_content(
+    o: &Overview,
+    risky: &[RiskyModel],
+    recent: &[Activity],
+    chart: &Markup,
+) -> Markup {
+    html! {
+        h1 { "Overview" }
+        @if o.total_models == 0 {
+            p class="empty" {
+                "No model is registered yet. Register one with "
+                code { "POST /models/register" }
+                " (see the " a href="/docs/" { "API documentation" } "); its baseline audit runs at once."
+            }
+        }
+        dl class="metrics" {
+            (metric("Models", o.total_models.to_string()))
+            (metric("Audits", o.total_audits.to_string()))
+            (metric("Passed audits", o.passed_audits.to_string()))
+            (metric("Failed audits", o.failed_audits.to_string()))
+            (metric("Critical findings", o.critical_findings_count.to_string()))
+            (metric("High findings", o.high_findings_count.to_string()))
+            (metric("Overall risk (0–100)", format!("{:.1}", o.overall_risk_score)))
+            (metric("Drift", format!("{:.1} %", o.drift_score_percentage)))
+            (metric("Bias", format!("{:.1} %", o.bias_score_percentage)))
+        }
+        (chart)
+        div class="pair" {
+            @if !risky.is_empty() {
+                table {
+                    caption { "Riskiest models (latest audit)" }
+                    thead { tr { th scope="col" { "Model" } th scope="col" class="num" { "Risk" } th scope="col" { "Result" } } }
+                    tbody {
+                        @for m in risky {
+                            tr {
+                                th scope="row" { a href={ "/console/models/" (m.model_id) } { (m.name) } }
+                                td class="num" { (format!("{:.1}", m.risk_score)) }
+                                td { a href={ "/console/audits/" (m.audit_id) } { (m.audit_result.as_deref().unwrap_or("–")) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !recent.is_empty() {
+                section class="activity" aria-labelledby="recent" {
+                    h2 id="recent" { "Recent activity" }
+                    ul {
+                        @for a in recent {
+                            li {
+                                (a.text) " "
+                                span class="hint" { "(" a href={ "/console/models/" (a.model_id) } { (a.model_id) } ", " (time(a.time)) ")" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        div class="tables" {
+            (counts("Audits by result", &o.audit_status_distribution))
+            (counts("Audits by execution status", &o.execution_status_distribution))
+            (counts("Findings by severity", &o.findings_by_severity))
+            (counts("Findings by status", &o.findings_by_status))
+        }
+    }
 }
 
 /// Mean drift, bias and risk of the judged audits per period, with links to the other periods.

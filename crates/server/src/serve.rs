@@ -336,6 +336,9 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
     Ok(evidence)
 }
 
+/// The demo's console account (an admin; its password is printed at start).
+const DEMO_USER: &str = "demo";
+
 pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     let mut s = Settings::resolve(a)?;
     let demo_evidence = if a.demo {
@@ -419,6 +422,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     // First start: an admin credential, shown once on standard output (never logged).
     let first_key = audit_http::api::access::bootstrap(&store)
         .map_err(|e| anyhow::anyhow!("cannot create the first admin key: {}", e.detail))?;
+    // The demo's console needs a person to sign in: one account, its password shown once.
+    let demo_password = match (&first_key, a.demo) {
+        (Some(_), true) => Some(
+            audit_http::api::access::mint_demo_user(&store, DEMO_USER)
+                .map_err(|e| anyhow::anyhow!("cannot create the demo's user: {}", e.detail))?,
+        ),
+        _ => None,
+    };
     let checkpointer = crate::ledger::Checkpointer::start(
         store.clone(),
         Duration::from_secs(s.checkpoint_secs),
@@ -455,6 +466,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "admin API key (shown once; send it as 'Authorization: Bearer <key>'): {key}"
+            )?;
+            out.flush()?;
+        }
+        if let (Some(password), Some(addr)) = (&demo_password, server.addrs().first()) {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "console: sign in at http://{addr}/ as '{DEMO_USER}' with password '{password}' (shown once)"
             )?;
             out.flush()?;
         }

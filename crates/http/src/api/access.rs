@@ -865,3 +865,33 @@ pub fn mint_admin_key(store: &audit_store::Store, name: &str) -> Result<String, 
     })?;
     Ok(key)
 }
+
+/// A person's account for the demo's console: an admin of the system tenant named `username`
+/// with a random password, returned once to be printed (only its argon2 hash is stored).
+/// Logged in the compliance log.
+pub fn mint_demo_user(store: &audit_store::Store, username: &str) -> Result<String, ApiError> {
+    // Four groups of four hex digits: easy to type from a terminal, 64 bits of randomness.
+    let raw = auth::random_hex(8)?;
+    let password = raw
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-");
+    let hash = auth::hash_password(&password)?;
+    store.write(|c| {
+        let u = access::create_user(c, SYSTEM_TENANT, username, &hash, Role::Admin)?;
+        log::append(
+            c,
+            &log::Change {
+                tenant_id: SYSTEM_TENANT,
+                actor: "system",
+                action: "user.create",
+                object_type: "user",
+                object_id: &u.user_id,
+                change: serde_json::json!({"after": {"username": u.username, "role": u.role, "password": hash}}),
+            },
+        )
+    })?;
+    Ok(password)
+}

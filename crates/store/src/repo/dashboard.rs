@@ -193,7 +193,8 @@ pub fn rebuild_counts(conn: &mut AnyConnection) -> Result<(), StoreError> {
 }
 
 /// The number of findings matching `f` from the running totals, when the filter is one they
-/// keep (one severity or one category, optionally of one model; no audit, no dates). Saves
+/// keep (one severity, one category or neither, optionally of one model; no audit, no status, no
+/// dates). Saves
 /// counting hundreds of thousands of rows for a page of 50.
 pub(crate) fn counted_total(
     conn: &mut AnyConnection,
@@ -202,15 +203,19 @@ pub(crate) fn counted_total(
     if f.audit_id.is_some() || f.from.is_some() || f.to.is_some() || f.status.is_some() {
         return Ok(None);
     }
+    // Every finding has one severity, so the severity totals together count them all.
     let (kind, value) = match (f.severity, f.category) {
-        (Some(s), None) => ("severity", s.as_str()),
-        (None, Some(c)) => ("category", c.as_str()),
+        (Some(s), None) => ("severity", Some(s.as_str())),
+        (None, Some(c)) => ("category", Some(c.as_str())),
+        (None, None) => ("severity", None),
         _ => return Ok(None),
     };
     let mut q = dashboard_counts::table
         .filter(dashboard_counts::kind.eq(kind))
-        .filter(dashboard_counts::value.eq(value))
         .into_boxed();
+    if let Some(v) = value {
+        q = q.filter(dashboard_counts::value.eq(v));
+    }
     if let Some(m) = &f.model_id {
         q = q.filter(dashboard_counts::model_id.eq(m.clone()));
     }

@@ -116,6 +116,49 @@ pub fn series(
     periods: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<SeriesPoint>, StoreError> {
+    let mut points = scores(conn, tenant, model, g, periods, now)?;
+    let Some(first) = points.first() else {
+        return Ok(points);
+    };
+    let from = first.start.format("%Y-%m-%d").to_string();
+    let found: Vec<FindingDay> = diesel::sql_query(format!(
+        "SELECT substr(CAST(created_at AS TEXT), 1, 10) AS day, severity, category, status, \
+         CAST(COUNT(*) AS BIGINT) AS n FROM audit_findings WHERE created_at >= '{from}'{} \
+         GROUP BY substr(CAST(created_at AS TEXT), 1, 10), severity, category, status",
+        filters("", tenant, model)?
+    ))
+    .load(conn)?;
+    let starts: Vec<NaiveDate> = points.iter().map(|p| p.start).collect();
+    for f in found {
+        if let Some(i) = period_of(g, &starts, &f.day) {
+            let p = &mut points[i];
+            p.findings += f.n;
+            *p.findings_by_severity.entry(f.severity).or_default() += f.n;
+            *p.findings_by_category.entry(f.category).or_default() += f.n;
+            *p.findings_by_status.entry(f.status).or_default() += f.n;
+        }
+    }
+    Ok(points)
+}
+
+/// The period of `starts` a `YYYY-MM-DD` day falls in.
+fn period_of(g: Granularity, starts: &[NaiveDate], day: &str) -> Option<usize> {
+    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    let s = g.start_of(d);
+    starts.iter().position(|x| *x == s)
+}
+
+/// The points of [`series`] with their audit counts and mean scores only (no finding counts):
+/// what a score chart needs, without grouping every finding of the periods (about ten times
+/// cheaper on a million findings).
+pub fn scores(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    model: Option<&str>,
+    g: Granularity,
+    periods: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<SeriesPoint>, StoreError> {
     let mut starts = vec![g.start_of(now.date_naive())];
     for _ in 1..periods.clamp(1, 120) {
         let prev = g.previous(starts[starts.len() - 1]);
@@ -123,7 +166,7 @@ pub fn series(
     }
     starts.reverse();
     let from = starts[0].format("%Y-%m-%d").to_string();
-    let scores: Vec<ScoreDay> = diesel::sql_query(format!(
+    let rows: Vec<ScoreDay> = diesel::sql_query(format!(
         "SELECT substr(CAST(r.executed_at AS TEXT), 1, 10) AS day, CAST(COUNT(*) AS BIGINT) AS n, \
          CAST(SUM(s.drift_score) AS DOUBLE PRECISION) AS drift, \
          CAST(SUM(s.bias_score) AS DOUBLE PRECISION) AS bias, \
@@ -134,18 +177,6 @@ pub fn series(
         filters("r.", tenant, model)?
     ))
     .load(conn)?;
-    let found: Vec<FindingDay> = diesel::sql_query(format!(
-        "SELECT substr(CAST(created_at AS TEXT), 1, 10) AS day, severity, category, status, \
-         CAST(COUNT(*) AS BIGINT) AS n FROM audit_findings WHERE created_at >= '{from}'{} \
-         GROUP BY substr(CAST(created_at AS TEXT), 1, 10), severity, category, status",
-        filters("", tenant, model)?
-    ))
-    .load(conn)?;
-    let index = |day: &str| -> Option<usize> {
-        let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
-        let s = g.start_of(d);
-        starts.iter().position(|x| *x == s)
-    };
     let mut points: Vec<SeriesPoint> = starts
         .iter()
         .map(|s| SeriesPoint {
@@ -161,8 +192,8 @@ pub fn series(
         })
         .collect();
     let mut sums = vec![(0.0, 0.0, 0.0); points.len()];
-    for r in scores {
-        if let Some(i) = index(&r.day) {
+    for r in rows {
+        if let Some(i) = period_of(g, &starts, &r.day) {
             points[i].audits += r.n;
             sums[i].0 += r.drift;
             sums[i].1 += r.bias;
@@ -175,15 +206,6 @@ pub fn series(
             p.drift_score = Some(d / n);
             p.bias_score = Some(b / n);
             p.risk_score = Some(r / n);
-        }
-    }
-    for f in found {
-        if let Some(i) = index(&f.day) {
-            let p = &mut points[i];
-            p.findings += f.n;
-            *p.findings_by_severity.entry(f.severity).or_default() += f.n;
-            *p.findings_by_category.entry(f.category).or_default() += f.n;
-            *p.findings_by_status.entry(f.status).or_default() += f.n;
         }
     }
     Ok(points)

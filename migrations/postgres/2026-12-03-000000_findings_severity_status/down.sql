@@ -1,0 +1,1 @@
+DROP INDEX audit_findings_severity_status;
