@@ -237,6 +237,8 @@ async function admin(browser) {
   const left = await page.locator("article.finding").count();
   check(left === open - n, `${n} findings resolved at once (${open} open before, ${left} after)`);
 
+  await moreOfAModel(page, drift);
+  await overviewFollows(page);
   await visit(page, "/console/compliance", "compliance");
   const missing = await page.goto(BASE + "/console/models/no-such-model");
   check(missing.status() === 404, "an unknown model answers 404 with a page");
@@ -343,6 +345,73 @@ async function settings(page) {
   await shot(page, "settings-tenants");
 }
 
+/// A sample uploaded from the browser, the model edited, archived and restored.
+async function moreOfAModel(page, drift) {
+  await page.goto(`${BASE}/console/models/${drift}`);
+  await page.getByLabel("File (JSON Lines, CSV or TSV)").setInputFiles(env("LOG_PATH"));
+  await page.getByRole("button", { name: "Upload" }).click();
+  const receipt = await page.locator("main p.ok[role=status]").innerText();
+  check(/Sample \S+ taken: 1500 rows read, 1500 valid, 0 invalid/.test(receipt), `a sample uploaded from the browser is received ("${receipt}")`);
+
+  await page.goto(BASE + "/console/models/browser-scorer");
+  await page.getByRole("link", { name: "Edit" }).click();
+  await accessible(page, "edit form");
+  await shot(page, "edit");
+  check((await page.getByLabel("Name").inputValue()) === "Scorer made in a browser", "the edit form holds the model's values");
+  await page.getByLabel("Owner").fill("fraud-team");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.waitForURL(BASE + "/console/models/browser-scorer");
+  check((await mainText(page)).includes("fraud-team"), "an edit is saved");
+
+  await page.getByRole("button", { name: "Archive" }).click();
+  check((await mainText(page)).includes("Archived"), "the model is archived");
+  await page.goto(BASE + "/console/models");
+  check(!(await mainText(page)).includes("Scorer made in a browser"), "an archived model leaves the list");
+  await page.goto(BASE + "/console/models?archived=on");
+  check((await mainText(page)).includes("Scorer made in a browser"), "and is listed with archived models");
+  await page.goto(BASE + "/console/models/browser-scorer");
+  await page.getByRole("button", { name: "Restore" }).click();
+  check(!(await mainText(page)).includes("Archived:"), "the model is restored");
+  await page.goto(BASE + "/console/models?q=FRAUD-team");
+  check((await page.locator("main tbody tr").count()) === 1, "a search by owner, in any case, finds it");
+}
+
+/// The overview redraws itself when an audit finishes, without a reload.
+async function overviewFollows(page) {
+  await page.goto(BASE + "/");
+  const audits = async () => Number(await page.locator(".metric", { hasText: "Audits" }).first().locator("dd").innerText());
+  const before = await audits();
+  let navigations = 0;
+  const count = (f) => { if (f === page.mainFrame()) navigations++; };
+  page.on("framenavigated", count);
+  const r = await page.request.post(BASE + "/models/browser-scorer/audits", {
+    headers: { authorization: `Bearer ${env("API_KEY")}` }, data: {},
+  });
+  check(r.status() === 202, `an audit is started through the API (${r.status()})`);
+  await page.waitForFunction((n) => {
+    const dd = [...document.querySelectorAll(".metric")].find((m) => m.querySelector("dt").textContent === "Audits");
+    return dd && Number(dd.querySelector("dd").textContent) > n;
+  }, before, { timeout: 60000 });
+  page.off("framenavigated", count);
+  check(navigations === 0, `the overview counted the new audit without a reload (${before} → ${await audits()})`);
+}
+
+/// Reads work without JavaScript: sign in and read every kind of page with scripts off.
+async function withoutScript(browser) {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await signIn(page, env("VIEWER_USER"));
+  for (const [path, heading] of [["/", "Overview"], ["/console/models", "Models"],
+    ["/console/models/browser-scorer", "Scorer made in a browser"], ["/console/findings", "Findings"],
+    ["/console/compliance", "Compliance"], ["/console/settings", "Settings"]]) {
+    const r = await page.goto(BASE + path);
+    const h1 = await page.locator("main h1").first().innerText();
+    check(r.ok() && h1.includes(heading), `without JavaScript ${path} reads (${r.status()}, "${h1}")`);
+  }
+  check((await page.locator("main time").first().innerText()).endsWith("UTC"), "without JavaScript times say UTC");
+  await ctx.close();
+}
+
 /// A page that says what to do when it has nothing yet.
 async function visitEmpty(page, name) {
   check((await page.locator("main p.empty").count()) > 0, `${name} says what to do next`);
@@ -382,6 +451,7 @@ const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: [
 try {
   await admin(browser);
   await viewer(browser);
+  await withoutScript(browser);
   console.log(`axe ran on ${audited.length} pages: ${audited.join(", ")}`);
 } catch (e) {
   // What the person was looking at when the check failed.

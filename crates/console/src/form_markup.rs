@@ -84,6 +84,36 @@ fn check(f: &ModelForm, name: &'static str, label: &str) -> Markup {
     }
 }
 
+/// The label a field's error summary links by: the words the person sees beside the field.
+fn label_of(field: &str) -> &str {
+    match field {
+        "model_id" => "Model ID",
+        "name" => "Name",
+        "version" => "Version in use",
+        "model_type" => "Type",
+        "owner" => "Owner",
+        "description" => "Description",
+        "source_type" => "Where predictions are read",
+        "path" => "File or glob",
+        "format" => "Format",
+        "prediction" => "Prediction",
+        "confidence" => "Confidence",
+        "outcome" => "Outcome",
+        "ground_truth" => "Ground truth",
+        "timestamp" => "Timestamp",
+        "protected" => "Protected attributes",
+        "positive_values" => "Positive values",
+        "numeric" => "Numeric features",
+        "categorical" => "Categorical features",
+        "prompt" => "Prompt text (LLM)",
+        "response" => "Response text (LLM)",
+        "frequency" => "Scheduled audits",
+        "baseline_strategy" => "Compare with",
+        "thresholds" => "Threshold overrides (JSON)",
+        other => other,
+    }
+}
+
 /// The whole form; `editing` is the id of the model being edited (its id is then fixed).
 pub(crate) fn model_form(
     s: &Session,
@@ -102,7 +132,7 @@ pub(crate) fn model_form(
                 @if let Some(e) = errors.get("form") { p class="error" { (e) } }
                 ul {
                     @for k in errors.keys().filter(|k| **k != "form") {
-                        li { a href={ "#" (k) } { (k.replace('_', " ")) } }
+                        li { a href={ "#" (k) } { (label_of(k)) } }
                     }
                 }
             }
