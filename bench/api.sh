@@ -12,15 +12,8 @@ cd "$(dirname "$0")/.."
 work=${1:-bench/out/api}
 duration=${2:-20s}
 conns=${3:-64}
-mkdir -p "$work"
-command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 2; }
-cargo build --release -p auditor -q
-bin=target/release/auditor
-db="$work/bench.db"
-if [ ! -s "$db" ]; then
-    "$bin" bench-db --database-url "$db" --models 1000 --audits 100000 --findings 1000000
-fi
-ls -la "$db"
+# shellcheck source=bench/benchdb.sh
+. bench/benchdb.sh
 # Every route needs credentials: mint an admin key for the run (printed once, kept in a file).
 key=$("$bin" admin-key --database-url "$db" --name bench)
 auth="Authorization: Bearer $key"

@@ -14,15 +14,8 @@ cd "$(dirname "$0")/.."
 work=${1:-bench/out/console}
 duration=${2:-20s}
 conns=${3:-8}
-mkdir -p "$work"
-command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 2; }
-cargo build --release -p auditor -q
-bin=target/release/auditor
-db="$work/bench.db"
-if [ ! -s "$db" ]; then
-    "$bin" bench-db --database-url "$db" --models 1000 --audits 100000 --findings 1000000
-fi
-ls -la "$db"
+# shellcheck source=bench/benchdb.sh
+. bench/benchdb.sh
 key=$("$bin" admin-key --database-url "$db" --name console-bench)
 base_port=18111
 

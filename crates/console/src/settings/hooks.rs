@@ -8,7 +8,7 @@ use audit_store::repo::webhooks::{self, Delivery, WebhookView};
 use maud::{Markup, html};
 
 use super::people::{Csrf, acting_or_answer, button_form};
-use super::{Outcome, Tab, closed, frame};
+use super::{Outcome, Tab, closed, frame, removed};
 use crate::acting::{CREATE_HOOK, DELETE_HOOK, TEST_HOOK};
 use crate::form_markup::{input, select};
 use crate::pages::time;
@@ -198,11 +198,16 @@ pub(crate) async fn create_hook(
             };
             page(&state, &s, &o).await
         }
-        Err(e) if e.status.is_client_error() && e.detail.starts_with("model '") => {
-            page(&state, &s, &o.failed("model_id", e.detail)).await
-        }
         Err(e) if e.status.is_client_error() => {
-            let fields = ["name", "url", "style", "results", "min_severity", "secret"];
+            let fields = [
+                "name",
+                "url",
+                "style",
+                "results",
+                "min_severity",
+                "secret",
+                "model_id",
+            ];
             page(&state, &s, &o.refused(&e, &fields)).await
         }
         Err(e) => Err(e),
@@ -248,10 +253,6 @@ pub(crate) async fn delete_hook(
     form: web::Form<Csrf>,
 ) -> Result<HttpResponse, ApiError> {
     let s = acting_or_answer!(state, req, &form.csrf, DELETE_HOOK);
-    let o = match remove(&state, s.caller.clone(), path.into_inner()).await {
-        Ok(d) => Outcome::done(d.detail),
-        Err(e) if e.status.is_client_error() => Outcome::default().refused(&e, &[]),
-        Err(e) => return Err(e),
-    };
+    let o = removed(remove(&state, s.caller.clone(), path.into_inner()).await)?;
     page(&state, &s, &o).await
 }

@@ -118,12 +118,18 @@ impl Outcome {
 
     /// The API's refusal beside the field it names (its details start with the field's name),
     /// else above the form.
+    /// (`model_id` takes "model '…' not found" and "… is archived".)
     fn refused(self, e: &ApiError, fields: &[&'static str]) -> Outcome {
-        let field = fields
-            .iter()
-            .find(|f| e.detail.starts_with(**f))
-            .copied()
-            .unwrap_or("form");
+        let names_model = e.detail.starts_with("model '") && fields.contains(&"model_id");
+        let field = if names_model {
+            "model_id"
+        } else {
+            fields
+                .iter()
+                .find(|f| e.detail.starts_with(**f))
+                .copied()
+                .unwrap_or("form")
+        };
         self.failed(field, e.detail.clone())
     }
 
@@ -142,6 +148,15 @@ impl Outcome {
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+    }
+}
+
+/// What a removal answers: what was done, or the API's refusal above the tab.
+fn removed(r: Result<audit_http::api::Deleted, ApiError>) -> Result<Outcome, ApiError> {
+    match r {
+        Ok(d) => Ok(Outcome::done(d.detail)),
+        Err(e) if e.status.is_client_error() => Ok(Outcome::default().refused(&e, &[])),
+        Err(e) => Err(e),
     }
 }
 
@@ -220,6 +235,16 @@ mod tests {
         let e = ApiError::invalid("user 'ann' already exists");
         let o = Outcome::default().refused(&e, &["username", "password"]);
         assert!(o.error("form").is_some() && o.error("username").is_none());
+    }
+
+    #[test]
+    fn a_missing_model_goes_beside_the_model_id() {
+        let e = ApiError::not_found("model 'ghost' not found");
+        let o = Outcome::default().refused(&e, &["model_id", "model"]);
+        assert!(o.error("model_id").is_some() && o.error("model").is_none());
+        let e = ApiError::invalid("model must not be empty");
+        let o = Outcome::default().refused(&e, &["model_id", "model"]);
+        assert!(o.error("model").is_some());
     }
 
     #[test]

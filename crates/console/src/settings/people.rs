@@ -11,7 +11,7 @@ use audit_store::repo::tenants::{self, Tenant};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Outcome, Tab, closed, frame, number};
+use super::{Outcome, Tab, closed, frame, number, removed};
 use crate::acting::{CREATE_KEY, CREATE_TENANT, CREATE_USER, DELETE_USER, REVOKE_KEY};
 use crate::form_markup::{input, select};
 use crate::pages::{maybe_time, time};
@@ -179,11 +179,7 @@ pub(crate) async fn revoke_key(
     form: web::Form<Csrf>,
 ) -> Result<HttpResponse, ApiError> {
     let s = acting_or_answer!(state, req, &form.csrf, REVOKE_KEY);
-    let o = match revoke(&state, s.caller.clone(), path.into_inner()).await {
-        Ok(d) => Outcome::done(d.detail),
-        Err(e) if e.status.is_client_error() => Outcome::default().refused(&e, &[]),
-        Err(e) => return Err(e),
-    };
+    let o = removed(revoke(&state, s.caller.clone(), path.into_inner()).await)?;
     keys_page(&state, &s, &o).await
 }
 
@@ -297,11 +293,7 @@ pub(crate) async fn delete_user(
     form: web::Form<Csrf>,
 ) -> Result<HttpResponse, ApiError> {
     let s = acting_or_answer!(state, req, &form.csrf, DELETE_USER);
-    let o = match remove_user(&state, s.caller.clone(), path.into_inner()).await {
-        Ok(d) => Outcome::done(d.detail),
-        Err(e) if e.status.is_client_error() => Outcome::default().refused(&e, &[]),
-        Err(e) => return Err(e),
-    };
+    let o = removed(remove_user(&state, s.caller.clone(), path.into_inner()).await)?;
     users_page(&state, &s, &o).await
 }
 

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::people::{Csrf, acting_or_answer, button_form};
-use super::{Outcome, Tab, closed, frame, number};
+use super::{Outcome, Tab, closed, frame, number, removed};
 use crate::acting::{DELETE_TARGET, SET_TARGET};
 use crate::form_markup::{input, select};
 use crate::pages::time;
@@ -195,14 +195,12 @@ pub(crate) async fn set_target(
             let done = format!("Probe target of '{}' saved.", t.model_id);
             page(&state, &s, &Outcome::done(done)).await
         }
-        Err(e) if e.status.is_client_error() && e.detail.starts_with("model '") => {
-            page(&state, &s, &o.failed("model_id", e.detail)).await
-        }
         Err(e) if e.status.is_client_error() && e.detail.starts_with("a secret needs") => {
             page(&state, &s, &o.failed("auth_header", e.detail)).await
         }
         Err(e) if e.status.is_client_error() => {
             let fields = [
+                "model_id",
                 "url",
                 "api_style",
                 "model",
@@ -225,10 +223,6 @@ pub(crate) async fn delete_target(
     form: web::Form<Csrf>,
 ) -> Result<HttpResponse, ApiError> {
     let s = acting_or_answer!(state, req, &form.csrf, DELETE_TARGET);
-    let o = match remove_target(&state, s.caller.clone(), path.into_inner()).await {
-        Ok(d) => Outcome::done(d.detail),
-        Err(e) if e.status.is_client_error() => Outcome::default().refused(&e, &[]),
-        Err(e) => return Err(e),
-    };
+    let o = removed(remove_target(&state, s.caller.clone(), path.into_inner()).await)?;
     page(&state, &s, &o).await
 }
