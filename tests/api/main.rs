@@ -20,6 +20,7 @@ mod flood;
 mod frontend;
 mod governance;
 mod notify;
+mod logs;
 mod openapi;
 mod outbound;
 mod privacy;

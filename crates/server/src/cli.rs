@@ -451,14 +451,32 @@ fn run_gen(args: &GenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Logs on standard error: plain lines (coloured only on a terminal, and not with `NO_COLOR`),
+/// or with `AUDITOR_LOG_FORMAT=json` one JSON object a line for log collectors.
 fn init_tracing(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let format = std::env::var("AUDITOR_LOG_FORMAT").unwrap_or_default();
+    let _ = match format.as_str() {
+        "json" => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        _ => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let done = builder.with_ansi(colour).try_init();
+            if !matches!(format.as_str(), "" | "text") {
+                tracing::warn!(format = %format, "AUDITOR_LOG_FORMAT is text or json; writing text");
+            }
+            done
+        }
+    };
 }
 
 fn run_rotate_key(a: &RotateKeyArgs) -> anyhow::Result<ExitCode> {
