@@ -534,7 +534,7 @@ fn an_auditor_runs_an_audit_and_approves_a_baseline_a_viewer_cannot() {
     let html = page(&ann);
     let approve = format!("action=\"/console/audits/{newest}/approve\"");
     assert!(html.contains(&approve), "{html}");
-    assert_eq!(html.matches("class=\"tag ok\"").count(), 1);
+    assert_eq!(html.matches("class=\"tag ok\">baseline<").count(), 1);
     let path = format!("/console/audits/{newest}/approve");
     assert_eq!(post(&path, &vic, &vic_csrf).status(), 403);
     let r = post(&path, &ann, &csrf);

@@ -586,14 +586,16 @@ fn compliance_log_records_every_change(b: Backend) {
     assert_eq!(v["metrics"]["accuracy"], 0.91);
     assert_eq!(v["current"], true);
     assert_eq!(s.get("/models/llm").ok(200)["version"], "2.0.0");
-    assert_eq!(
-        s.get("/models/llm/versions")
-            .ok(200)
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    // The version given at registration is in the history too, no longer current.
+    let history = s.get("/models/llm/versions").ok(200);
+    let tags: Vec<(&str, bool)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version_tag"].as_str().unwrap(), v["current"] == true))
+        .collect();
+    assert_eq!(tags, [("1.0.0", false), ("2.0.0", true)], "{history}");
+    assert_eq!(history[0]["created_by"], history[1]["created_by"]);
     s.get("/models/llm/versions/9.9").detail(404);
 
     let log = s.get("/compliance-log?limit=500").ok(200);

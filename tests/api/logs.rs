@@ -9,7 +9,10 @@ fn logs_to_a_file_carry_no_colour_codes() {
     s.get("/health").ok(200);
     let log = s.log_text();
     assert!(log.contains("listening"), "{log}");
-    assert!(!log.contains('\u{1b}'), "an escape code in a log file: {log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "an escape code in a log file: {log:?}"
+    );
 }
 
 #[test]
@@ -30,7 +33,11 @@ fn json_logs_are_one_object_a_line() {
         .collect();
     let listening = lines
         .iter()
-        .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with("listening")))
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("listening"))
+        })
         .unwrap_or_else(|| panic!("no listening line: {log}"));
     assert_eq!(listening["level"], "INFO");
     assert!(listening["addr"].is_string(), "{listening}");

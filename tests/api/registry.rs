@@ -29,6 +29,12 @@ fn models_crud(b: Backend) {
     m["policy"] = json!({"audit_frequency": "weekly", "baseline_strategy": "previous_audit"});
     let created = s.post("/models/register", &m).ok(201);
     assert_eq!(created["model_id"], "credit-1");
+    // Seed 000's model-level names beside the registry's own.
+    assert_eq!(created["model_name"], "Model credit-1");
+    assert_eq!(created["model_version"], "1.0.0");
+    let history = s.get("/models/credit-1/versions").ok(200);
+    assert_eq!(history[0]["version_tag"], "1.0.0", "{history}");
+    assert_eq!(history[0]["current"], true, "{history}");
     assert_eq!(created["audit_frequency"], "weekly");
     assert_eq!(created["last_audit_status"], Value::Null);
     assert_eq!(created["last_execution_status"], Value::Null);
@@ -99,6 +105,23 @@ fn models_crud(b: Backend) {
         )
         .ok(200);
     assert_eq!(upd["version"], "1.1.0");
+    assert_eq!(upd["model_version"], "1.1.0");
+    // An edit of the version in use records it in the history.
+    let history = s.get("/models/credit-1/versions").ok(200);
+    let tags: Vec<_> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version_tag"].clone(), v["current"].clone()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            (json!("1.0.0"), json!(false)),
+            (json!("1.1.0"), json!(true))
+        ],
+        "{history}"
+    );
     assert_eq!(upd["owner"], "risk");
     assert_eq!(upd["name"], "Model credit-1");
     s.put("/models/nope", &json!({"version": "2"})).detail(404);

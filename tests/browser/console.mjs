@@ -191,7 +191,7 @@ async function admin(browser) {
   // Versions and metrics.
   await page.getByLabel("Version", { exact: true }).first().fill("2");
   await page.getByLabel("Artifact location").fill("s3://models/scorer/2");
-  await page.getByLabel("Evaluation metrics").fill("accuracy = 0.91\nf1 = 0.88");
+  await page.getByLabel("Evaluation metrics", { exact: true }).fill("accuracy = 0.91\nf1 = 0.88");
   await page.getByRole("button", { name: "Add version" }).click();
   await page.waitForURL(/\/console\/models\/browser-scorer/);
   check((await mainText(page)).includes("s3://models/scorer/2"), "the new version shows its artifact location");

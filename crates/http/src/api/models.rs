@@ -10,7 +10,7 @@ use audit_evidence::{Format, ReadOptions};
 use audit_metrics::ProfileBuilder;
 use audit_scheduler::SourcePolicy;
 use audit_scheduler::sources::SampleSourceConfig;
-use audit_store::repo::{audits, log, models, policies, samples, tenants};
+use audit_store::repo::{audits, log, models, policies, samples, tenants, versions};
 use audit_store::{
     AuditRun, AuditScope, EvidenceSource, Model, ModelChanges, NewEvidenceSource, NewModel,
     NewPolicy, Policy,
@@ -124,6 +124,10 @@ pub struct UpdateModel {
 pub struct ModelView {
     #[serde(flatten)]
     pub model: Model,
+    /// Seed 000's model-level name of `name`.
+    pub model_name: String,
+    /// Seed 000's model-level name of `version` (the version in use).
+    pub model_version: String,
     /// Seed 000's `last_audit_status`: the `audit_result` of the latest finished audit (null
     /// when there is none, or when that audit could not judge: see `last_execution_status`).
     pub last_audit_status: Option<AuditResult>,
@@ -281,6 +285,8 @@ pub fn view_of(
         None => Vec::new(),
     };
     Ok(ModelView {
+        model_name: model.name.clone(),
+        model_version: model.version.clone(),
         warnings,
         last_audit_status: last.as_ref().and_then(|r| r.audit_result),
         last_execution_status: last.as_ref().and_then(|r| r.execution_status),
@@ -501,6 +507,7 @@ pub async fn register_model(
         new.project_id = project.project_id;
         refuse_archived_id(c, &caller, &model_id)?;
         models::insert(c, &sealer, &new, &sources)?;
+        versions::record_in_use(c, &model_id, &new.version, &caller.actor)?;
         if let Some(p) = &policy {
             policies::insert(c, p)?;
             warn_of_policy(c, &model_id)?;
@@ -636,6 +643,9 @@ pub async fn update_model(
         let old = detail_of(c, &id)?;
         let before = model_change(c, &sealer, &old)?;
         models::update(c, &id, &changes)?;
+        if let Some(v) = &changes.version {
+            versions::record_in_use(c, &id, v, &caller.actor)?;
+        }
         if let Some(s) = &sources {
             models::replace_sources(c, &sealer, &id, s)?;
         }

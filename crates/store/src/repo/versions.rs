@@ -154,6 +154,36 @@ pub fn get(
         .transpose()
 }
 
+/// Records `tag`, the version the model says it runs, in its history when it is not there yet
+/// (at registration, and when an edit changes the version in use); it stays the current one.
+pub fn record_in_use(
+    conn: &mut AnyConnection,
+    model_id: &str,
+    tag: &str,
+    by: &str,
+) -> Result<(), StoreError> {
+    let known: i64 = model_versions::table
+        .filter(model_versions::model_id.eq(model_id))
+        .filter(model_versions::version_tag.eq(tag))
+        .count()
+        .get_result(conn)?;
+    if known == 0 {
+        create(
+            conn,
+            &NewVersion {
+                model_id,
+                version_tag: tag,
+                artifact_location: None,
+                notes: None,
+                metrics: &serde_json::Map::new(),
+                created_by: by,
+                make_current: false,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// The version history, oldest first.
 pub fn list(conn: &mut AnyConnection, model_id: &str) -> Result<Vec<ModelVersion>, StoreError> {
     let current = current_of(conn, model_id)?;
