@@ -110,7 +110,19 @@ fn each_role_against_each_route() {
     // A revoked key stops working at once.
     let viewer = &keys[0].1;
     let list = s.get("/api-keys").ok(200);
-    let id = list
+    // Paged like every list, oldest first.
+    let total = list["total"].as_i64().unwrap();
+    assert_eq!(list["keys"].as_array().unwrap().len() as i64, total);
+    assert!(total >= 3, "{list}");
+    let second = s.get("/api-keys?skip=1&limit=1").ok(200);
+    assert_eq!(
+        (second["total"].as_i64(), second["limit"].as_i64()),
+        (Some(total), Some(1))
+    );
+    assert_eq!(second["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(second["keys"][0]["key_id"], list["keys"][1]["key_id"]);
+    s.get("/api-keys?limit=0").detail(400);
+    let id = list["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -176,6 +188,19 @@ fn login_tokens_expire_and_guessing_locks() {
         )
         .ok(201);
     assert!(!u.to_string().contains("argon2") && !u.to_string().contains(pw));
+    s.post(
+        "/users",
+        &json!({"username": "carol", "password": pw, "role": "viewer"}),
+    )
+    .ok(201);
+    let users = s.get("/users").ok(200);
+    assert_eq!(users["total"], 2, "{users}");
+    let page = s.get("/users?skip=1&limit=1").ok(200);
+    assert_eq!(page["users"][0]["username"], "carol", "{page}");
+    assert_eq!(
+        (page["total"].as_i64(), page["skip"].as_i64()),
+        (Some(2), Some(1))
+    );
     s.post(
         "/users",
         &json!({"username": "alice", "password": pw, "role": "viewer"}),

@@ -9,7 +9,7 @@ use audit_store::{NewModel, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::models::{check_text, log_model, project_for};
-use super::{Deleted, read, write};
+use super::{Deleted, PageParams, read, write};
 use crate::auth::{self, Caller};
 use crate::{ApiError, AppState};
 
@@ -291,16 +291,38 @@ pub async fn add_user(
     .await
 }
 
-/// The users of the caller's tenant (every tenant for operators).
-#[utoipa::path(tag = "access", responses((status = 200, body = Vec<User>)))]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserList {
+    pub total: i64,
+    pub skip: i64,
+    pub limit: i64,
+    pub users: Vec<User>,
+}
+
+/// The users of the caller's tenant (every tenant for operators), oldest first.
+#[utoipa::path(
+    tag = "access",
+    params(PageParams),
+    responses((status = 200, body = UserList), (status = 400, body = crate::ErrorBody))
+)]
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Caller,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let paging = page.paging()?;
     let scope = caller.scope();
-    let v = read(&state, move |c| access::users(c, scope.as_deref())).await?;
-    Ok(HttpResponse::Ok().json(v))
+    let p = read(&state, move |c| {
+        access::users_page(c, scope.as_deref(), paging)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserList {
+        total: p.total,
+        skip: paging.skip,
+        limit: paging.limit,
+        users: p.items,
+    }))
 }
 
 /// Delete a user (their login sessions end).
@@ -435,16 +457,38 @@ pub async fn add_key(
     Ok(CreatedKey { meta, key })
 }
 
-/// The API keys of the caller's tenant (never the keys themselves).
-#[utoipa::path(tag = "access", responses((status = 200, body = Vec<ApiKey>)))]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeyList {
+    pub total: i64,
+    pub skip: i64,
+    pub limit: i64,
+    pub keys: Vec<ApiKey>,
+}
+
+/// The API keys of the caller's tenant (never the keys themselves), oldest first.
+#[utoipa::path(
+    tag = "access",
+    params(PageParams),
+    responses((status = 200, body = KeyList), (status = 400, body = crate::ErrorBody))
+)]
 #[get("/api-keys")]
 pub async fn list_keys(
     state: web::Data<AppState>,
     caller: Caller,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let paging = page.paging()?;
     let scope = caller.scope();
-    let v = read(&state, move |c| access::keys(c, scope.as_deref())).await?;
-    Ok(HttpResponse::Ok().json(v))
+    let p = read(&state, move |c| {
+        access::keys_page(c, scope.as_deref(), paging)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(KeyList {
+        total: p.total,
+        skip: paging.skip,
+        limit: paging.limit,
+        keys: p.items,
+    }))
 }
 
 /// Revoke an API key (it stops working at once on this server, within 2 s on others).

@@ -195,6 +195,34 @@ pub fn users(conn: &mut AnyConnection, tenant_id: Option<&str>) -> Result<Vec<Us
         .collect()
 }
 
+/// One page of [`users`], with how many there are.
+pub fn users_page(
+    conn: &mut AnyConnection,
+    tenant_id: Option<&str>,
+    paging: crate::Paging,
+) -> Result<crate::Page<User>, StoreError> {
+    let (skip, limit) = super::clamp(paging);
+    let scoped = || {
+        let mut q = users::table.into_boxed();
+        if let Some(t) = tenant_id {
+            q = q.filter(users::tenant_id.eq(t.to_owned()));
+        }
+        q
+    };
+    let total = scoped().count().get_result(conn)?;
+    let items = scoped()
+        .order(users::created_at.asc())
+        .then_order_by(users::user_id.asc())
+        .offset(skip)
+        .limit(limit)
+        .select(user_cols!())
+        .load::<UserRow>(conn)?
+        .into_iter()
+        .map(|r| user(r).map(|u| u.user))
+        .collect::<Result<_, _>>()?;
+    Ok(crate::Page { total, items })
+}
+
 pub fn delete_user(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
     Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
 }
@@ -371,6 +399,34 @@ pub fn keys(conn: &mut AnyConnection, tenant_id: Option<&str>) -> Result<Vec<Api
         .into_iter()
         .map(key)
         .collect()
+}
+
+/// One page of [`keys`], with how many there are.
+pub fn keys_page(
+    conn: &mut AnyConnection,
+    tenant_id: Option<&str>,
+    paging: crate::Paging,
+) -> Result<crate::Page<ApiKey>, StoreError> {
+    let (skip, limit) = super::clamp(paging);
+    let scoped = || {
+        let mut q = api_keys::table.into_boxed();
+        if let Some(t) = tenant_id {
+            q = q.filter(api_keys::tenant_id.eq(t.to_owned()));
+        }
+        q
+    };
+    let total = scoped().count().get_result(conn)?;
+    let items = scoped()
+        .order(api_keys::created_at.asc())
+        .then_order_by(api_keys::key_id.asc())
+        .offset(skip)
+        .limit(limit)
+        .select(key_cols!())
+        .load::<KeyRow>(conn)?
+        .into_iter()
+        .map(key)
+        .collect::<Result<_, _>>()?;
+    Ok(crate::Page { total, items })
 }
 
 pub fn revoke_key(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
