@@ -103,3 +103,60 @@ fn dashboard_series(b: Backend) {
     assert_eq!(s.as_(Some(k)).get("/dashboard/activity").ok(200), json!([]));
 }
 on_both!(dashboard_series);
+
+/// `GET /findings/stats/summary` counts what `GET /findings` lists, by status, severity,
+/// category and model; `GET /findings/by-id/{id}` is one finding; both only of the tenant.
+fn finding_stats_and_one_finding(b: Backend) {
+    let s = Server::start(&b, Options::default());
+    for id in ["calm", "wild"] {
+        s.post(
+            "/models/register",
+            &model(id, "ml", "sample", json!({"type": "sample"})),
+        )
+        .ok(201);
+        upload_and_run(&s, id, 1, 0.0);
+    }
+    upload_and_run(&s, "wild", 3, 0.6);
+    let all = s.get("/findings?limit=500").ok(200);
+    let list = all["findings"].as_array().unwrap();
+    assert!(!list.is_empty(), "{all}");
+    let first = list[0]["id"].as_i64().unwrap();
+    s.post(
+        &format!("/findings/{first}/status"),
+        &json!({"status": "acknowledged", "note": "seen"}),
+    )
+    .ok(200);
+
+    let st = s.get("/findings/stats/summary").ok(200);
+    assert_eq!(st["total"], all["total"], "{st}");
+    let count = |k: &str, v: &str| {
+        list.iter().filter(|f| f[k] == v).count() as i64
+    };
+    for sev in ["LOW", "MEDIUM", "HIGH", "CRITICAL"] {
+        assert_eq!(st["by_severity"][sev], count("severity", sev), "{sev}: {st}");
+    }
+    for (cat, n) in st["by_category"].as_object().unwrap() {
+        assert_eq!(n.as_i64().unwrap(), count("category", cat), "{cat}: {st}");
+    }
+    assert_eq!(st["by_status"]["acknowledged"], 1, "{st}");
+    assert_eq!(st["by_status"]["open"], all["total"].as_i64().unwrap() - 1, "{st}");
+    assert_eq!(st["by_model"]["wild"], count("model_id", "wild"), "{st}");
+    assert!(st["by_model"].get("calm").is_none() || st["by_model"]["calm"] == count("model_id", "calm"));
+
+    let one = s.get(&format!("/findings/by-id/{first}")).ok(200);
+    assert_eq!(one["id"], first);
+    assert_eq!(one["status"], "acknowledged");
+    assert_eq!(one["status_note"], "seen");
+    s.get("/findings/by-id/999999").detail(404);
+
+    // Another tenant sees neither.
+    let other = s.post("/v1/tenants", &json!({"name": "other"})).ok(201);
+    let k = other["admin_key"].as_str().unwrap();
+    s.as_(Some(k))
+        .get(&format!("/findings/by-id/{first}"))
+        .detail(404);
+    let theirs = s.as_(Some(k)).get("/findings/stats/summary").ok(200);
+    assert_eq!(theirs["total"], 0, "{theirs}");
+    assert_eq!(theirs["by_model"], json!({}));
+}
+on_both!(finding_stats_and_one_finding);

@@ -111,6 +111,54 @@ pub async fn of_audit(
     Ok(HttpResponse::Ok().json(r))
 }
 
+/// One finding by its id (at `/findings/by-id/…`, since seed 000's `/findings/{audit_id}` takes
+/// an audit's id).
+#[utoipa::path(
+    tag = "findings",
+    params(("finding_id" = i64, Path, description = "The finding's id")),
+    responses((status = 200, body = FindingRecord), (status = 404, body = crate::ErrorBody))
+)]
+#[get("/findings/by-id/{finding_id}")]
+pub async fn one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let f = read(&state, move |c| {
+        // Another tenant's finding is "not found", exactly like a missing one.
+        let missing = || StoreError::NotFound(format!("finding {id} not found"));
+        let f = findings::get(c, id)?.ok_or_else(missing)?;
+        let tenant = tenants::tenant_of_model(c, &f.model_id)?.ok_or_else(missing)?;
+        if caller.sees(&tenant) {
+            Ok(f)
+        } else {
+            Err(missing())
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(f))
+}
+
+/// The tenant's findings counted by workflow status, severity, category and model (seed 001's
+/// statistics summary), from running totals.
+#[utoipa::path(
+    tag = "findings",
+    responses((status = 200, body = audit_store::repo::finding_stats::FindingStats))
+)]
+#[get("/findings/stats/summary")]
+pub async fn stats(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope();
+    cached(&state, &req, &caller, move |c| {
+        audit_store::repo::finding_stats::summary(c, scope.as_deref())
+    })
+    .await
+}
+
 /// `POST /findings/{finding_id}/status`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

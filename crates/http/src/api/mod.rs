@@ -53,6 +53,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(report::audit_report_pdf)
         .service(report::audit_report_pdf_v1)
         .service(findings::list)
+        .service(findings::stats)
+        .service(findings::one)
         .service(findings::of_audit)
         .service(findings::set_status)
         .service(access::login)

@@ -100,7 +100,7 @@ struct LatestScores {
     audit_result: Option<String>,
 }
 
-fn counts<I: IntoIterator<Item = (Option<String>, i64)>>(
+pub(crate) fn counts<I: IntoIterator<Item = (Option<String>, i64)>>(
     rows: I,
     keys: impl IntoIterator<Item = &'static str>,
 ) -> BTreeMap<String, i64> {
@@ -263,6 +263,29 @@ fn totals(rows: impl IntoIterator<Item = (String, String, i64)>) -> Totals {
     t
 }
 
+/// Findings by workflow status of every model (`tenant` `None`) or of a tenant's, `all` of them.
+/// Findings leave `open` rarely: the others are counted (an IN list, so the status index
+/// serves it) and `open` is what remains of the running totals.
+pub(crate) fn by_status(
+    conn: &mut AnyConnection,
+    tenant: Option<&str>,
+    all: i64,
+) -> Result<BTreeMap<String, i64>, StoreError> {
+    let moved: Vec<CountRow> = diesel::sql_query(format!(
+        "SELECT 'status' AS kind, status AS value, CAST(COUNT(*) AS BIGINT) AS n FROM audit_findings \
+         WHERE status IN ('acknowledged', 'resolved', 'false_positive'){} GROUP BY status",
+        tenant_clause("model_id", tenant)?
+    ))
+    .load(conn)?;
+    let mut m = counts(
+        moved.into_iter().map(|r| (Some(r.value), r.n)),
+        FINDING_STATUSES,
+    );
+    let moved_total: i64 = m.values().sum();
+    m.insert("open".into(), (all - moved_total).max(0));
+    Ok(m)
+}
+
 /// The overview of every model (`tenant` `None`) or of one tenant's models.
 pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overview, StoreError> {
     let total_models = super::models::count_active(conn, tenant)?;
@@ -280,26 +303,13 @@ pub fn overview(conn: &mut AnyConnection, tenant: Option<&str>) -> Result<Overvi
         running = running.filter(audit_runs::model_id.eq_any(super::tenants::models_of(t)));
     }
     let running_audits: i64 = running.count().get_result(conn)?;
-    // Findings leave `open` rarely: count the others (an IN list, so the status index serves
-    // it) and derive `open` from the running totals.
-    let moved: Vec<CountRow> = diesel::sql_query(format!(
-        "SELECT 'status' AS kind, status AS value, CAST(COUNT(*) AS BIGINT) AS n FROM audit_findings \
-         WHERE status IN ('acknowledged', 'resolved', 'false_positive'){} GROUP BY status",
-        tenant_clause("model_id", tenant)?
-    ))
-    .load(conn)?;
     let total_audits = t.status.iter().map(|(_, n)| n).sum();
     let audit_status_distribution = counts(t.result, AuditResult::ALL.iter().map(|r| r.as_str()));
     let execution_status_distribution =
         counts(t.status, ExecutionStatus::ALL.iter().map(|r| r.as_str()));
     let findings_by_severity = counts(t.severity, Severity::ALL.iter().map(|r| r.as_str()));
     let all_findings: i64 = findings_by_severity.values().sum();
-    let mut findings_by_status = counts(
-        moved.into_iter().map(|r| (Some(r.value), r.n)),
-        FINDING_STATUSES,
-    );
-    let moved_total: i64 = findings_by_status.values().sum();
-    findings_by_status.insert("open".into(), (all_findings - moved_total).max(0));
+    let findings_by_status = by_status(conn, tenant, all_findings)?;
     let findings_by_category = counts(t.category, FindingCategory::ALL.iter().map(|r| r.as_str()));
     // Each active model's latest judged (summarised) passive audit: the fleet's state now, so
     // archived models are left out. One index walk per model (audit_runs_latest).

@@ -5,6 +5,7 @@ pub mod access;
 pub mod audits;
 pub mod dashboard;
 pub mod events;
+pub mod finding_stats;
 pub mod findings;
 pub mod log;
 pub mod models;
