@@ -129,19 +129,27 @@ fn finding_stats_and_one_finding(b: Backend) {
 
     let st = s.get("/findings/stats/summary").ok(200);
     assert_eq!(st["total"], all["total"], "{st}");
-    let count = |k: &str, v: &str| {
-        list.iter().filter(|f| f[k] == v).count() as i64
-    };
+    let count = |k: &str, v: &str| list.iter().filter(|f| f[k] == v).count() as i64;
     for sev in ["LOW", "MEDIUM", "HIGH", "CRITICAL"] {
-        assert_eq!(st["by_severity"][sev], count("severity", sev), "{sev}: {st}");
+        assert_eq!(
+            st["by_severity"][sev],
+            count("severity", sev),
+            "{sev}: {st}"
+        );
     }
     for (cat, n) in st["by_category"].as_object().unwrap() {
         assert_eq!(n.as_i64().unwrap(), count("category", cat), "{cat}: {st}");
     }
     assert_eq!(st["by_status"]["acknowledged"], 1, "{st}");
-    assert_eq!(st["by_status"]["open"], all["total"].as_i64().unwrap() - 1, "{st}");
+    assert_eq!(
+        st["by_status"]["open"],
+        all["total"].as_i64().unwrap() - 1,
+        "{st}"
+    );
     assert_eq!(st["by_model"]["wild"], count("model_id", "wild"), "{st}");
-    assert!(st["by_model"].get("calm").is_none() || st["by_model"]["calm"] == count("model_id", "calm"));
+    assert!(
+        st["by_model"].get("calm").is_none() || st["by_model"]["calm"] == count("model_id", "calm")
+    );
 
     let one = s.get(&format!("/findings/by-id/{first}")).ok(200);
     assert_eq!(one["id"], first);

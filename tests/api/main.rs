@@ -21,6 +21,7 @@ mod frontend;
 mod governance;
 mod logs;
 mod notify;
+mod open_access;
 mod openapi;
 mod outbound;
 mod privacy;

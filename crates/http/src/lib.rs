@@ -40,6 +40,9 @@ pub struct HttpConfig {
     /// Let requests without credentials read (as viewers of the system tenant). Off unless
     /// `--demo` or `AUDITOR_ANONYMOUS_READS` turns it on.
     pub anonymous_reads: bool,
+    /// Open mode for a trusted local network (`--open-access TENANT`): a request without
+    /// credentials acts as an admin of this tenant, actor `anonymous`. Off unless asked for.
+    pub open_access: Option<String>,
     /// How long a login token lives.
     pub token_ttl: Duration,
     /// Wrong passwords in a row that lock an account, and for how long.
@@ -60,6 +63,7 @@ impl Default for HttpConfig {
             cors_origins: vec!["http://localhost:3000".into()],
             cache_ttl: Duration::from_secs(2),
             anonymous_reads: false,
+            open_access: None,
             token_ttl: Duration::from_secs(3600),
             login_max_failures: 5,
             login_lock: Duration::from_secs(900),
@@ -403,7 +407,8 @@ pub fn app(
     let query = web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into());
     let path = web::PathConfig::default().error_handler(|e, req| error::path_error(e, req).into());
     let cors = cors(&state.config.cors_origins);
-    let anonymous = state.config.anonymous_reads;
+    let anonymous = state.config.anonymous_reads || state.config.open_access.is_some();
+    let open = state.config.open_access.is_some();
     let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -415,7 +420,9 @@ pub fn app(
         .split_for_parts();
     auth::document(&mut api);
     complete_responses(&mut api);
-    if anonymous {
+    if open {
+        auth::document_open_access(&mut api);
+    } else if anonymous {
         auth::document_anonymous_reads(&mut api);
     }
     let methods = web::Data::new(Methods::of(&api));

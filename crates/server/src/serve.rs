@@ -86,6 +86,23 @@ pub struct ServeArgs {
     /// route needs its credential).
     #[arg(long, conflicts_with = "anonymous_reads")]
     pub no_anonymous_reads: bool,
+    /// Open mode for a trusted local network: requests without credentials act as an admin of
+    /// this tenant (its id; `default` is the system tenant), logged as actor `anonymous`. The
+    /// demo turns it on for the system tenant. Refused on an address beyond loopback unless
+    /// `--open-access-beyond-loopback` says so too.
+    #[arg(long, env = "AUDITOR_OPEN_ACCESS", value_name = "TENANT")]
+    pub open_access: Option<String>,
+    /// Allow open mode on an address other people can reach (a second, explicit yes).
+    #[arg(
+        long,
+        env = "AUDITOR_OPEN_ACCESS_BEYOND_LOOPBACK",
+        requires = "open_access"
+    )]
+    pub open_access_beyond_loopback: bool,
+    /// No open mode, not even with `--demo` (e.g. to test that every route needs its
+    /// credential).
+    #[arg(long, conflicts_with = "open_access")]
+    pub no_open_access: bool,
     /// Seconds a login token lives (default 3600).
     #[arg(long, env = "AUDITOR_TOKEN_TTL_SECS")]
     pub token_ttl_secs: Option<u64>,
@@ -177,6 +194,7 @@ pub struct Settings {
     pub run_timeout_secs: u64,
     pub no_scheduler: bool,
     pub anonymous_reads: bool,
+    pub open_access: Option<String>,
     pub token_ttl_secs: u64,
     pub event_retention_secs: u64,
     pub signing_key_file: Option<PathBuf>,
@@ -263,6 +281,7 @@ impl Settings {
             no_scheduler: a.no_scheduler || file.no_scheduler.unwrap_or(false),
             anonymous_reads: !a.no_anonymous_reads
                 && (a.anonymous_reads || file.anonymous_reads.unwrap_or(false)),
+            open_access: a.open_access.clone().filter(|_| !a.no_open_access),
             token_ttl_secs: a.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(3600),
             event_retention_secs: a
                 .event_retention_secs
@@ -330,6 +349,9 @@ fn demo_settings(a: &ServeArgs, s: &mut Settings) -> anyhow::Result<PathBuf> {
         s.tick_seconds = 1;
     }
     s.anonymous_reads = !a.no_anonymous_reads;
+    if !a.no_open_access && s.open_access.is_none() {
+        s.open_access = Some(audit_store::repo::tenants::SYSTEM_TENANT.to_owned());
+    }
     if s.checkpoint_copy.is_none() {
         s.checkpoint_copy = Some(dir.join("checkpoints.jsonl"));
     }
@@ -435,6 +457,9 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
         Duration::from_secs(s.checkpoint_secs),
         s.checkpoint_copy.clone(),
     )?;
+    if let Some(t) = &s.open_access {
+        check_open_access(&store, t, &s.bind, a.open_access_beyond_loopback)?;
+    }
     if s.anonymous_reads {
         tracing::warn!(
             "ANONYMOUS READS ARE ON: anyone who can reach this server can read every audit of the system tenant without credentials"
@@ -448,6 +473,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             cache_ttl: Duration::from_millis(s.cache_ttl_ms),
             max_sample_bytes: s.max_sample_bytes,
             anonymous_reads: s.anonymous_reads,
+            open_access: s.open_access.clone(),
             token_ttl: Duration::from_secs(s.token_ttl_secs),
             checkpoint_copy: s.checkpoint_copy.clone(),
             ..HttpConfig::default()
@@ -488,6 +514,46 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     scheduler.shutdown();
     drop(checkpointer);
     result
+}
+
+/// Open mode only for a tenant that exists and, unless told twice, only on loopback; then a
+/// warning nobody can miss.
+fn check_open_access(
+    store: &Store,
+    tenant: &str,
+    bind: &str,
+    beyond_loopback: bool,
+) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs;
+    let id = tenant.to_owned();
+    let known = store
+        .read(move |c| audit_store::repo::tenants::get(c, &id))
+        .map_err(|e| anyhow::anyhow!("cannot read the tenants: {e}"))?;
+    anyhow::ensure!(
+        known.is_some(),
+        "--open-access: no tenant '{tenant}' (`default` is the system tenant; GET /v1/tenants lists the others)"
+    );
+    let addrs: Vec<_> = bind
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {bind}"))?
+        .collect();
+    let local = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
+    anyhow::ensure!(
+        local || beyond_loopback,
+        "--open-access on {bind}, which is not a loopback address: anyone who reaches it would be an admin. Bind to 127.0.0.1, add --open-access-beyond-loopback on a network you trust, or turn it off with --no-open-access"
+    );
+    tracing::warn!(
+        tenant = %tenant,
+        bind = %bind,
+        "OPEN ACCESS IS ON: every request without credentials acts as an ADMIN of tenant '{tenant}' (logged as 'anonymous'); use only on a trusted network"
+    );
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "open access: requests without credentials act as an admin of tenant '{tenant}'"
+    )?;
+    out.flush()?;
+    Ok(())
 }
 
 /// One line on standard output that scripts and tests wait for.

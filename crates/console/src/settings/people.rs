@@ -356,7 +356,8 @@ pub(crate) async fn create_tenant(
     match add_tenant(&state, s.caller.clone(), input).await {
         Ok(t) => {
             let what = format!("Tenant '{}' created: its first admin key", t.tenant.name);
-            tenants_page(&state, &s, &Outcome::once(what, t.admin_key)).await
+            let key = t.admin_key.unwrap_or_default();
+            tenants_page(&state, &s, &Outcome::once(what, key)).await
         }
         Err(e) if e.status.is_client_error() => {
             tenants_page(&state, &s, &o.refused(&e, &["name"])).await

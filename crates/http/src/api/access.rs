@@ -555,8 +555,10 @@ pub struct NewTenant {
 pub struct CreatedTenant {
     #[serde(flatten)]
     pub tenant: Tenant,
-    /// An admin key of the new tenant (shown once), for its own administrators.
-    pub admin_key: String,
+    /// An admin key of the new tenant (shown once), for its own administrators. Absent when
+    /// open mode answers with a tenant that already had the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_key: Option<String>,
 }
 
 /// Create a tenant (operators only: admins of the system tenant).
@@ -565,6 +567,7 @@ pub struct CreatedTenant {
     request_body = NewTenant,
     responses(
         (status = 201, body = CreatedTenant),
+        (status = 200, description = "Open mode only: the tenant that already had this name (no admin key)", body = CreatedTenant),
         (status = 403, body = crate::ErrorBody),
         (status = 409, body = crate::ErrorBody)
     )
@@ -575,7 +578,20 @@ pub async fn create_tenant(
     caller: Caller,
     body: web::Json<NewTenant>,
 ) -> Result<HttpResponse, ApiError> {
-    let t = add_tenant(&state, caller, body.into_inner()).await?;
+    let b = body.into_inner();
+    // Open mode (a trusted local network): the set-up wizard may run again with the same
+    // name, so the tenant of that name is the answer instead of a conflict.
+    if state.config.open_access.is_some() && caller.actor == auth::ANONYMOUS && caller.is_operator()
+    {
+        let name = b.name.clone();
+        if let Some(t) = read(&state, move |c| tenants::by_name(c, &name)).await? {
+            return Ok(HttpResponse::Ok().json(CreatedTenant {
+                tenant: t,
+                admin_key: None,
+            }));
+        }
+    }
+    let t = add_tenant(&state, caller, b).await?;
     Ok(HttpResponse::Created().json(t))
 }
 
@@ -622,7 +638,7 @@ pub async fn add_tenant(
     .await?;
     Ok(CreatedTenant {
         tenant: t,
-        admin_key: key,
+        admin_key: Some(key),
     })
 }
 

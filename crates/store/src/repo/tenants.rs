@@ -101,6 +101,19 @@ pub fn create(conn: &mut AnyConnection, name: &str) -> Result<Tenant, StoreError
     get(conn, &id)?.ok_or_else(|| StoreError::NotFound(id))
 }
 
+/// The tenant of this name (names are unique).
+pub fn by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Tenant>, StoreError> {
+    let id: Option<String> = tenants::table
+        .filter(tenants::name.eq(name))
+        .select(tenants::tenant_id)
+        .first(conn)
+        .optional()?;
+    match id {
+        Some(id) => get(conn, &id),
+        None => Ok(None),
+    }
+}
+
 pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Tenant>, StoreError> {
     Ok(tenants::table
         .find(id)
