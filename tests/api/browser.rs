@@ -131,3 +131,45 @@ fn a_page_from_another_origin_calls_the_api() {
     assert!(dom.contains("error"), "CORS let a stranger in: {dom}");
     assert!(!dom.contains("audits=1"));
 }
+
+/// ReDoc at `/redoc` renders the API's document in Chromium from the binary's own bundle
+/// (its CSP allows nothing from elsewhere); Swagger UI stays at `/docs/`.
+#[test]
+fn redoc_renders_the_document() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    // No credential: the page and its bundle are public, like /docs/.
+    let anon = reqwest::blocking::Client::new();
+    let r = anon.get(s.url("/redoc")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("http"),
+        "{csp}"
+    );
+    let html = r.text().unwrap();
+    assert!(html.contains(r#"spec-url="/openapi.json""#), "{html}");
+    let js = anon
+        .get(s.url("/redoc/redoc.standalone.js"))
+        .send()
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.text().unwrap().len() > 500_000);
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no chromium on this machine (Debian: apt-get install chromium)");
+        return;
+    };
+    let dom = dump_dom(browser, &s.url("/redoc"));
+    // Redoc draws the document's title and its operations' summaries.
+    assert!(
+        dom.contains("AI Auditor"),
+        "{}",
+        &dom[..dom.len().min(2000)]
+    );
+    assert!(
+        dom.contains("/models/register"),
+        "the operations are listed"
+    );
+}

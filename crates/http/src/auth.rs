@@ -82,7 +82,10 @@ pub enum Access {
 pub fn access(method: &Method, pattern: &str) -> Access {
     use Access::{Needs, Public};
     // The console's pages (`/console/…`) check its session cookie themselves (audit-console).
-    if method == Method::OPTIONS || pattern.starts_with("/docs") || pattern.starts_with("/console/")
+    if method == Method::OPTIONS
+        || pattern.starts_with("/docs")
+        || pattern.starts_with("/redoc")
+        || pattern.starts_with("/console/")
     {
         return Public;
     }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;
+mod redoc;
 
 use actix_cors::Cors;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -407,7 +408,7 @@ pub fn app(
     let query = web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into());
     let path = web::PathConfig::default().error_handler(|e, req| error::path_error(e, req).into());
     let cors = cors(&state.config.cors_origins);
-    let anonymous = state.config.anonymous_reads || state.config.open_access.is_some();
+    let anonymous = state.config.anonymous_reads;
     let open = state.config.open_access.is_some();
     let (app, mut api) = App::new()
         .into_utoipa_app()
@@ -429,6 +430,7 @@ pub fn app(
     app.app_data(methods)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .route("/docs", web::get().to(docs_redirect))
+        .configure(redoc::configure)
         .configure(pages)
         .default_service(web::to(not_found))
         .wrap(actix_web::middleware::from_fn(auth::guard))
