@@ -107,3 +107,90 @@ fn open_mode_is_refused_beyond_loopback_and_for_an_unknown_tenant() {
     let e = refused(&["--open-access", "nobody", "--bind", "127.0.0.1:0"]);
     assert!(e.contains("no tenant 'nobody'"), "{e}");
 }
+
+/// The frontend's `POST /v1/events`: a batch of prediction events, grouped by model, each
+/// group reduced to a sample profile at once (counted, with invalid rows and events that name
+/// no model); the model's next audit reads it; `GET /v1/events/{id}` says events are not kept.
+fn events_become_a_sample_profile(b: Backend) {
+    let s = open(&b);
+    let anon = s.as_(None);
+    let t = anon.post("/v1/tenants", &json!({"name": "acme"})).ok(201);
+    let p = anon
+        .post(
+            "/v1/projects",
+            &json!({"tenant_id": t["id"], "name": "credit", "task_type": "classification"}),
+        )
+        .ok(201);
+    let m = anon
+        .post(
+            "/v1/models",
+            &json!({"project_id": p["id"], "name": "scorer", "version": "v1.0"}),
+        )
+        .ok(201);
+    let mid = m["id"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now();
+    let mut events: Vec<serde_json::Value> = (0..300)
+        .map(|i| {
+            json!({"model_id": mid, "request_id": format!("req-zebra-{i}"),
+                   "prediction": if i % 3 == 0 { "approve" } else { "deny" },
+                   "confidence": (i % 100) as f64 / 100.0, "outcome": i % 3 == 0,
+                   "gender": if i % 2 == 0 { "f" } else { "m" },
+                   "ts": (now - chrono::Duration::seconds(i)).to_rfc3339()})
+        })
+        .collect();
+    events.push(json!({"model_id": mid, "confidence": 0.5})); // no prediction: an invalid row
+    events.push(json!({"prediction": "approve"})); // names no model
+    events.push(json!("not an object"));
+    events.push(json!({"model_id": "mdl_nobody", "prediction": "deny"}));
+    let r = anon.post("/v1/events", &json!(events)).ok(200);
+    assert_eq!(r["received"], 304, "{r}");
+    assert_eq!(r["unassigned"]["no model_id"], 1, "{r}");
+    assert_eq!(r["unassigned"]["not a JSON object"], 1, "{r}");
+    let ours = r["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["model_id"] == mid)
+        .unwrap();
+    assert_eq!(ours["events"], 301);
+    assert_eq!(ours["receipt"]["rows_valid"], 300, "{ours}");
+    assert_eq!(ours["receipt"]["rows_invalid"], 1, "{ours}");
+    let nobody = r["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["model_id"] == "mdl_nobody")
+        .unwrap();
+    assert!(
+        nobody["error"].as_str().unwrap().contains("not found"),
+        "{nobody}"
+    );
+    // Only a profile was kept: no event's request id is anywhere in the database file.
+    if let Some(db) = &s.db_file {
+        for f in [db.clone(), db.with_extension("db-wal")] {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            assert!(
+                !bytes.windows(9).any(|w| w == b"req-zebra"),
+                "an event's request id is stored in {}",
+                f.display()
+            );
+        }
+    }
+    let d = anon.get("/v1/events/r1").detail(404);
+    assert!(d.contains("not stored"), "{d}");
+    // The next audit reads the sample.
+    let run = anon
+        .post(&format!("/models/{mid}/audits"), &json!({}))
+        .ok(202);
+    let a = s.wait_audit(run["audit_id"].as_str().unwrap());
+    assert_eq!(a["audit_result"], "BASELINE_CREATED", "{a}");
+    // A batch that names no model at all is refused.
+    anon.post("/v1/events", &json!([{"prediction": "deny"}]))
+        .detail(422);
+    anon.post(
+        "/v1/events",
+        &json!([{"model_id": "mdl_nobody", "prediction": "deny"}]),
+    )
+    .detail(404);
+}
+on_both!(events_become_a_sample_profile);

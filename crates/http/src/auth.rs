@@ -103,6 +103,7 @@ pub fn access(method: &Method, pattern: &str) -> Access {
             | "/audits/{audit_id}/approve"
             | "/models/{model_id}/samples"
             | "/findings/{finding_id}/status"
+            | "/v1/events"
             | "/api/v1/audit",
         ) => Needs(Role::Auditor),
         ("POST", "/auth/logout") | ("GET", _) => Needs(Role::Viewer),

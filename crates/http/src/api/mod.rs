@@ -9,6 +9,7 @@ pub mod events;
 pub mod findings;
 pub mod frontend;
 pub mod governance;
+pub mod ingest;
 pub mod models;
 pub mod policies;
 pub mod report;
@@ -29,6 +30,8 @@ use crate::{ApiError, AppState};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(models::register)
+        .service(ingest::ingest_events)
+        .service(ingest::get_event)
         .service(models::list)
         .service(models::get)
         .service(models::update)

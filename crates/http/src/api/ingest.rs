@@ -1,0 +1,149 @@
+//! The existing frontend's event ingestion: `POST /v1/events` takes a JSON array of prediction
+//! events and reduces each model's events to a sample profile at once, exactly like a sample
+//! upload; the events themselves are never stored, so `GET /v1/events/{id}` has nothing to
+//! return.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use audit_evidence::Format;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::models::{SampleReceipt, take_sample};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// What became of one model's events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelIngest {
+    pub model_id: String,
+    pub events: u64,
+    /// The sample profile they were reduced to (absent when the model refused them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<SampleReceipt>,
+    /// Why the model refused them (unknown model, no sample source, archived).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IngestReceipt {
+    pub received: u64,
+    pub models: Vec<ModelIngest>,
+    /// Events that name no model, by reason.
+    pub unassigned: BTreeMap<String, u64>,
+    pub detail: String,
+}
+
+/// The model an event names: `model_id`, or the set-up wizard's `id` of it as `model`.
+fn model_of(e: &Value) -> Result<String, &'static str> {
+    let Some(o) = e.as_object() else {
+        return Err("not a JSON object");
+    };
+    match o.get("model_id").or_else(|| o.get("model")) {
+        Some(Value::String(m)) if !m.trim().is_empty() => Ok(m.trim().to_owned()),
+        Some(_) => Err("model_id is not a text"),
+        None => Err("no model_id"),
+    }
+}
+
+/// Take a batch of prediction events (a JSON array of objects, each naming its `model_id`,
+/// fields as the model's sample mapping reads them) and reduce each model's events to a
+/// sample profile at once, like `POST /models/{model_id}/samples`; the next audit reads it.
+/// Nothing of the events is stored.
+#[utoipa::path(
+    tag = "frontend",
+    request_body = Vec<Object>,
+    responses(
+        (status = 200, body = IngestReceipt),
+        (status = 404, description = "No event named a model the caller may see", body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)
+    )
+)]
+#[post("/v1/events")]
+pub async fn ingest_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let events = body.into_inner();
+    let received = events.len() as u64;
+    let mut by_model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut unassigned: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &events {
+        match model_of(e) {
+            Ok(m) => {
+                let lines = by_model.entry(m.clone()).or_default();
+                serde_json::to_writer(&mut *lines, e).map_err(|e| ApiError::internal(&e))?;
+                lines.push(b'\n');
+                *counts.entry(m).or_default() += 1;
+            }
+            Err(why) => *unassigned.entry(why.to_owned()).or_default() += 1,
+        }
+    }
+    if by_model.is_empty() {
+        return Err(ApiError::invalid(
+            "no event names its model: give each event a model_id",
+        ));
+    }
+    let mut models = Vec::new();
+    let mut refusal = None;
+    for (model_id, lines) in by_model {
+        let events = counts.get(&model_id).copied().unwrap_or(0);
+        match take_sample(
+            &state,
+            caller.clone(),
+            model_id.clone(),
+            Format::Jsonl,
+            lines.into(),
+        )
+        .await
+        {
+            Ok(r) => models.push(ModelIngest {
+                model_id,
+                events,
+                receipt: Some(r),
+                error: None,
+            }),
+            Err(e) if e.status.is_client_error() => {
+                models.push(ModelIngest {
+                    model_id,
+                    events,
+                    receipt: None,
+                    error: Some(e.detail.clone()),
+                });
+                refusal.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Nothing taken at all: the first refusal is the answer, with its own status.
+    if let Some(e) = refusal
+        && models.iter().all(|m| m.receipt.is_none())
+    {
+        return Err(e);
+    }
+    Ok(HttpResponse::Ok().json(IngestReceipt {
+        received,
+        models,
+        unassigned,
+        detail: "each model's events were reduced to a sample profile; the events are not stored"
+            .into(),
+    }))
+}
+
+/// Events are not stored, so none can be read back: always 404, saying so.
+#[utoipa::path(
+    tag = "frontend",
+    params(("request_id" = String, Path)),
+    responses((status = 404, body = crate::ErrorBody))
+)]
+#[get("/v1/events/{request_id}")]
+pub async fn get_event(_caller: Caller, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "event '{}' is not stored: POST /v1/events reduces each batch to a profile at once and keeps no event",
+        path.into_inner()
+    )))
+}
