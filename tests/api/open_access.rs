@@ -67,6 +67,22 @@ fn the_wizard_runs_without_credentials(b: Backend) {
         .unwrap()
         .clone();
     assert!(sec.contains(&json!({})), "{sec:?}");
+    // A page on another site cannot use open mode (a simple cross-site POST has no
+    // preflight); the allowed origins (the frontend's) and the server's own pages can.
+    let from = |origin: &str| {
+        reqwest::blocking::Client::new()
+            .post(s.url("/v1/tenants"))
+            .header("origin", origin)
+            .json(&json!({"name": "acme"}))
+            .send()
+            .unwrap()
+    };
+    let evil = from("http://evil.example");
+    assert_eq!(evil.status(), 403);
+    assert!(evil.text().unwrap().contains("evil.example"));
+    assert_eq!(from("http://localhost:3000").status(), 200);
+    let own = s.url("").trim_end_matches('/').to_owned();
+    assert_eq!(from(&own).status(), 200);
     // A wrong credential is still refused: open mode is for requests without one.
     s.as_(Some("aud_0000000000000000_00"))
         .get("/models")

@@ -353,11 +353,21 @@ pub async fn guard(
         },
         // Open mode: whoever reaches the server is an admin of the named tenant (the server
         // refused to start it beyond loopback unless told twice).
-        None if let Some(tenant) = &state.config.open_access => Caller {
-            tenant_id: tenant.clone(),
-            role: Role::Admin,
-            actor: ANONYMOUS.into(),
-        },
+        None if let Some(tenant) = &state.config.open_access => {
+            if let Some(origin) = foreign_origin(&req, &state.config.cors_origins) {
+                return Ok(reject(
+                    req,
+                    ApiError::forbidden(format!(
+                        "open mode answers pages of this server and of the allowed origins only, not {origin}"
+                    )),
+                ));
+            }
+            Caller {
+                tenant_id: tenant.clone(),
+                role: Role::Admin,
+                actor: ANONYMOUS.into(),
+            }
+        }
         None if state.config.anonymous_reads && role == Role::Viewer => Caller {
             tenant_id: SYSTEM_TENANT.into(),
             role: Role::Viewer,
@@ -379,6 +389,23 @@ pub async fn guard(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// The `Origin` of a request a web page made, when it is neither this server nor an allowed
+/// CORS origin. Open mode trusts the network, not every site its users' browsers visit: a
+/// page elsewhere could send a simple cross-site POST (no preflight) that would act as admin.
+fn foreign_origin(req: &ServiceRequest, allowed: &[String]) -> Option<String> {
+    let origin = req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)?
+        .to_str()
+        .ok()?;
+    let own = req.connection_info();
+    let same = origin
+        .split_once("://")
+        .is_some_and(|(_, host)| host == own.host());
+    let listed = allowed.iter().any(|a| a == "*" || a == origin);
+    (!same && !listed).then(|| origin.to_owned())
 }
 
 fn reject<B>(req: ServiceRequest, e: ApiError) -> ServiceResponse<EitherBody<B>> {
