@@ -594,3 +594,18 @@ fn the_compliance_page_shows_the_log_verified_and_coverage() {
         );
     }
 }
+
+/// A sample upload from someone signed out is answered before its body is read: the console
+/// buffers an upload form in memory, so only a person who may upload gets that far.
+#[test]
+fn an_upload_is_refused_before_its_body_when_signed_out() {
+    let s = Server::start(&Backend::Sqlite, Options::default());
+    let r = browser()
+        .post(s.url("/console/models/any/samples"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body(vec![b'a'; 4 << 20])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/login");
+}

@@ -83,6 +83,23 @@ fn the_wizard_runs_without_credentials(b: Backend) {
     assert_eq!(from("http://localhost:3000").status(), 200);
     let own = s.url("").trim_end_matches('/').to_owned();
     assert_eq!(from(&own).status(), 200);
+    // A DNS-rebinding page names its own host; a proxy forwards other people's requests; an
+    // unreadable credential is a bad one, not none.
+    let plain = reqwest::blocking::Client::new();
+    let with = |k: &str, v: &[u8]| {
+        plain
+            .get(s.url("/models"))
+            .header(k, reqwest::header::HeaderValue::from_bytes(v).unwrap())
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(with("host", b"evil.test:8000"), 403);
+    assert_eq!(with("x-forwarded-for", b"203.0.113.9"), 403);
+    assert_eq!(with("forwarded", b"for=203.0.113.9"), 403);
+    assert_eq!(with("authorization", b"Bearer \xff\xfe"), 401);
+    assert_eq!(with("x-api-key", b"\xff"), 401);
+    assert_eq!(with("host", b"localhost"), 200);
     // A wrong credential is still refused: open mode is for requests without one.
     s.as_(Some("aud_0000000000000000_00"))
         .get("/models")
@@ -200,6 +217,12 @@ fn events_become_a_sample_profile(b: Backend) {
         .ok(202);
     let a = s.wait_audit(run["audit_id"].as_str().unwrap());
     assert_eq!(a["audit_result"], "BASELINE_CREATED", "{a}");
+    // Too many models in one batch is refused before any is looked up.
+    let many: Vec<_> = (0..101)
+        .map(|i| json!({"model_id": format!("m{i}"), "prediction": "deny"}))
+        .collect();
+    let d = anon.post("/v1/events", &json!(many)).detail(422);
+    assert!(d.contains("at most 100"), "{d}");
     // A batch that names no model at all is refused.
     anon.post("/v1/events", &json!([{"prediction": "deny"}]))
         .detail(422);

@@ -138,6 +138,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .total_limit(UPLOAD_LIMIT)
                         .memory_limit(UPLOAD_LIMIT),
                 )
+                // Who may upload is known before a byte of the form is buffered.
+                .wrap(actix_web::middleware::from_fn(may_upload))
                 .route(web::post().to(versions::upload)),
         )
         .route(
@@ -165,6 +167,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/console/audits/{audit_id}/report.pdf",
             web::get().to(models::report_pdf),
         );
+}
+
+/// Answers a sample upload by someone signed out, or without the role, before its body is read
+/// (the form is buffered in memory up to `UPLOAD_LIMIT`); the handler checks the CSRF token and
+/// the role again.
+async fn may_upload(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(ApiError::internal(&"application state missing").into());
+    };
+    let refusal = match session::current(&state, req.request()).await? {
+        None => Some(see_other("/login").finish()),
+        Some(s) if !may(&s, acting::SAMPLE) => Some(page(
+            StatusCode::FORBIDDEN,
+            pages::problem(
+                Some(&s),
+                "Not allowed",
+                "uploading a sample needs the auditor role",
+            ),
+        )),
+        Some(_) => None,
+    };
+    match refusal {
+        Some(r) => Ok(req.into_response(r).map_into_right_body()),
+        None => next
+            .call(req)
+            .await
+            .map(actix_web::dev::ServiceResponse::map_into_left_body),
+    }
 }
 
 /// A page with the console's security headers; pages hold tenant data, so nothing is cached.

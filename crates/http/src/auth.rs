@@ -232,10 +232,12 @@ impl RateLimiter {
 
 /// The credential a request carries (`Authorization: Bearer …`, a bare `Authorization`
 /// value, or `X-API-Key`).
+/// A header that is there but not readable text counts as a (bad) credential, never as none:
+/// open mode must not take it for a request without credentials.
 pub fn presented_in(h: &actix_web::http::header::HeaderMap) -> Option<String> {
     if let Some(v) = h
         .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or_default())
     {
         let v = v.trim();
         let token = v
@@ -245,8 +247,7 @@ pub fn presented_in(h: &actix_web::http::header::HeaderMap) -> Option<String> {
         return Some(token.trim().to_owned());
     }
     h.get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_owned())
+        .map(|v| v.to_str().unwrap_or_default().trim().to_owned())
 }
 
 fn presented(req: &ServiceRequest) -> Option<String> {
@@ -354,6 +355,9 @@ pub async fn guard(
         // Open mode: whoever reaches the server is an admin of the named tenant (the server
         // refused to start it beyond loopback unless told twice).
         None if let Some(tenant) = &state.config.open_access => {
+            if let Some(why) = beyond_loopback(&req, state.config.open_access_beyond_loopback) {
+                return Ok(reject(req, ApiError::forbidden(why)));
+            }
             if let Some(origin) = foreign_origin(&req, &state.config.cors_origins) {
                 return Ok(reject(
                     req,
@@ -404,8 +408,33 @@ fn foreign_origin(req: &ServiceRequest, allowed: &[String]) -> Option<String> {
     let same = origin
         .split_once("://")
         .is_some_and(|(_, host)| host == own.host());
-    let listed = allowed.iter().any(|a| a == "*" || a == origin);
+    // `*` in the CORS list does not count: it would make every site an admin.
+    let listed = allowed.iter().any(|a| a == origin);
     (!same && !listed).then(|| origin.to_owned())
+}
+
+/// Why an open-mode request may have come from beyond this machine, unless the server was told
+/// that is intended: a Host that is not a loopback name (a DNS-rebinding page names its own
+/// host), or a proxy's forwarding headers (the proxy's connection is local, its client not).
+fn beyond_loopback(req: &ServiceRequest, allowed: bool) -> Option<String> {
+    if allowed {
+        return None;
+    }
+    let h = req.headers();
+    if h.contains_key("forwarded") || h.contains_key("x-forwarded-for") {
+        return Some("open mode does not answer requests forwarded by a proxy (start it with --open-access-beyond-loopback if that is intended)".into());
+    }
+    let host = req.connection_info().host().to_owned();
+    let name = match host.rsplit_once(':') {
+        Some((n, port)) if port.chars().all(|c| c.is_ascii_digit()) => n.to_owned(),
+        _ => host.clone(),
+    };
+    let local = name.eq_ignore_ascii_case("localhost")
+        || name == "[::1]"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!local).then(|| format!("open mode answers requests to localhost only, not to host '{host}'"))
 }
 
 fn reject<B>(req: ServiceRequest, e: ApiError) -> ServiceResponse<EitherBody<B>> {

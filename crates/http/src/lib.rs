@@ -44,6 +44,9 @@ pub struct HttpConfig {
     /// Open mode for a trusted local network (`--open-access TENANT`): a request without
     /// credentials acts as an admin of this tenant, actor `anonymous`. Off unless asked for.
     pub open_access: Option<String>,
+    /// Open mode also for requests to other host names and through proxies (the operator said
+    /// `--open-access-beyond-loopback`).
+    pub open_access_beyond_loopback: bool,
     /// How long a login token lives.
     pub token_ttl: Duration,
     /// Wrong passwords in a row that lock an account, and for how long.
@@ -65,6 +68,7 @@ impl Default for HttpConfig {
             cache_ttl: Duration::from_secs(2),
             anonymous_reads: false,
             open_access: None,
+            open_access_beyond_loopback: false,
             token_ttl: Duration::from_secs(3600),
             login_max_failures: 5,
             login_lock: Duration::from_secs(900),

@@ -93,11 +93,7 @@ pub struct ServeArgs {
     #[arg(long, env = "AUDITOR_OPEN_ACCESS", value_name = "TENANT")]
     pub open_access: Option<String>,
     /// Allow open mode on an address other people can reach (a second, explicit yes).
-    #[arg(
-        long,
-        env = "AUDITOR_OPEN_ACCESS_BEYOND_LOOPBACK",
-        requires = "open_access"
-    )]
+    #[arg(long, env = "AUDITOR_OPEN_ACCESS_BEYOND_LOOPBACK")]
     pub open_access_beyond_loopback: bool,
     /// No open mode, not even with `--demo` (e.g. to test that every route needs its
     /// credential).
@@ -474,6 +470,7 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
             max_sample_bytes: s.max_sample_bytes,
             anonymous_reads: s.anonymous_reads,
             open_access: s.open_access.clone(),
+            open_access_beyond_loopback: a.open_access_beyond_loopback,
             token_ttl: Duration::from_secs(s.token_ttl_secs),
             checkpoint_copy: s.checkpoint_copy.clone(),
             ..HttpConfig::default()

@@ -14,6 +14,9 @@ use super::models::{SampleReceipt, take_sample};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
+/// Most models one batch may name: each is a lookup and a profile of its own.
+const MAX_MODELS: usize = 100;
+
 /// What became of one model's events.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ModelIngest {
@@ -83,6 +86,12 @@ pub async fn ingest_events(
             Err(why) => *unassigned.entry(why.to_owned()).or_default() += 1,
         }
     }
+    if by_model.len() > MAX_MODELS {
+        return Err(ApiError::invalid(format!(
+            "the events name {} models; send at most {MAX_MODELS} in one request",
+            by_model.len()
+        )));
+    }
     if by_model.is_empty() {
         return Err(ApiError::invalid(
             "no event names its model: give each event a model_id",
@@ -107,7 +116,9 @@ pub async fn ingest_events(
                 receipt: Some(r),
                 error: None,
             }),
-            Err(e) if e.status.is_client_error() => {
+            // A failure of one model (a refusal, or the server's own trouble) is that model's
+            // answer: the others' samples are taken already, and a retry must know which.
+            Err(e) => {
                 models.push(ModelIngest {
                     model_id,
                     events,
@@ -116,7 +127,6 @@ pub async fn ingest_events(
                 });
                 refusal.get_or_insert(e);
             }
-            Err(e) => return Err(e),
         }
     }
     // Nothing taken at all: the first refusal is the answer, with its own status.
