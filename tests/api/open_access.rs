@@ -17,6 +17,21 @@ fn open(b: &Backend) -> Server {
     )
 }
 
+/// The wizard's steps 2 and 3 for tenant `t`, as the frontend sends them: the model.
+fn project_and_model(anon: &crate::harness::As<'_>, t: &serde_json::Value) -> serde_json::Value {
+    let p = anon
+        .post(
+            "/v1/projects",
+            &json!({"tenant_id": t["id"], "name": "credit", "task_type": "classification"}),
+        )
+        .ok(201);
+    anon.post(
+        "/v1/models",
+        &json!({"project_id": p["id"], "name": "scorer", "version": "v1.0"}),
+    )
+    .ok(201)
+}
+
 fn the_wizard_runs_without_credentials(b: Backend) {
     let s = open(&b);
     assert!(
@@ -32,18 +47,7 @@ fn the_wizard_runs_without_credentials(b: Backend) {
     assert_eq!(again["id"], t["id"]);
     assert!(again.get("admin_key").is_none(), "{again}");
     // Steps 2 and 3.
-    let p = anon
-        .post(
-            "/v1/projects",
-            &json!({"tenant_id": t["id"], "name": "credit", "task_type": "classification"}),
-        )
-        .ok(201);
-    let m = anon
-        .post(
-            "/v1/models",
-            &json!({"project_id": p["id"], "name": "scorer", "version": "v1.0"}),
-        )
-        .ok(201);
+    let m = project_and_model(&anon, &t);
     assert_eq!(m["tenant_id"], t["id"]);
     // An admin of the system tenant in everything else too, and logged as anonymous.
     assert_eq!(anon.get("/auth/me").ok(200)["role"], "admin");
@@ -148,18 +152,7 @@ fn events_become_a_sample_profile(b: Backend) {
     let s = open(&b);
     let anon = s.as_(None);
     let t = anon.post("/v1/tenants", &json!({"name": "acme"})).ok(201);
-    let p = anon
-        .post(
-            "/v1/projects",
-            &json!({"tenant_id": t["id"], "name": "credit", "task_type": "classification"}),
-        )
-        .ok(201);
-    let m = anon
-        .post(
-            "/v1/models",
-            &json!({"project_id": p["id"], "name": "scorer", "version": "v1.0"}),
-        )
-        .ok(201);
+    let m = project_and_model(&anon, &t);
     let mid = m["id"].as_str().unwrap().to_owned();
     let now = chrono::Utc::now();
     let mut events: Vec<serde_json::Value> = (0..300)
