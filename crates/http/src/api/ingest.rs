@@ -68,9 +68,13 @@ fn model_of(e: &Value) -> Result<String, &'static str> {
 pub async fn ingest_events(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<Vec<Value>>,
+    body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let events = body.into_inner();
+    // Read as any JSON first, so that malformed JSON is told from JSON of the wrong shape
+    // (a typed array target would call `{,}` a wrong type).
+    let Value::Array(events) = body.into_inner() else {
+        return Err(ApiError::invalid("the body must be a JSON array of events"));
+    };
     let received = events.len() as u64;
     let mut by_model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
