@@ -111,6 +111,23 @@ pub async fn of_audit(
     Ok(HttpResponse::Ok().json(r))
 }
 
+/// The finding and its tenant if the caller may see it; another tenant's finding is "not
+/// found", exactly like a missing one.
+fn visible_finding(
+    c: &mut audit_store::AnyConnection,
+    caller: &Caller,
+    id: i64,
+) -> Result<(FindingRecord, String), StoreError> {
+    let missing = || StoreError::NotFound(format!("finding {id} not found"));
+    let f = findings::get(c, id)?.ok_or_else(missing)?;
+    let tenant = tenants::tenant_of_model(c, &f.model_id)?.ok_or_else(missing)?;
+    if caller.sees(&tenant) {
+        Ok((f, tenant))
+    } else {
+        Err(missing())
+    }
+}
+
 /// One finding by its id (at `/findings/by-id/…`, since seed 000's `/findings/{audit_id}` takes
 /// an audit's id).
 #[utoipa::path(
@@ -125,18 +142,7 @@ pub async fn one(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let f = read(&state, move |c| {
-        // Another tenant's finding is "not found", exactly like a missing one.
-        let missing = || StoreError::NotFound(format!("finding {id} not found"));
-        let f = findings::get(c, id)?.ok_or_else(missing)?;
-        let tenant = tenants::tenant_of_model(c, &f.model_id)?.ok_or_else(missing)?;
-        if caller.sees(&tenant) {
-            Ok(f)
-        } else {
-            Err(missing())
-        }
-    })
-    .await?;
+    let (f, _) = read(&state, move |c| visible_finding(c, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(f))
 }
 
@@ -212,12 +218,7 @@ pub async fn change_status(
         return Err(ApiError::invalid("note must be at most 2000 characters"));
     }
     write(state, move |c| {
-        let missing = || StoreError::NotFound(format!("finding {id} not found"));
-        let cur = findings::get(c, id)?.ok_or_else(missing)?;
-        let tenant = tenants::tenant_of_model(c, &cur.model_id)?.ok_or_else(missing)?;
-        if !caller.sees(&tenant) {
-            return Err(missing());
-        }
+        let (cur, tenant) = visible_finding(c, &caller, id)?;
         if !findings::transition_allowed(&cur.status, &b.status) {
             return Err(StoreError::Conflict(format!(
                 "finding {id} is {}; it cannot move to {}",
