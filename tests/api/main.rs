@@ -18,6 +18,8 @@ mod errors;
 mod events;
 mod flood;
 mod frontend;
+mod frontend_browser;
+mod frontend_monitoring;
 mod governance;
 mod logs;
 mod notify;

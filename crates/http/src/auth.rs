@@ -104,6 +104,9 @@ pub fn access(method: &Method, pattern: &str) -> Access {
             | "/models/{model_id}/samples"
             | "/findings/{finding_id}/status"
             | "/v1/events"
+            | "/v1/labels"
+            | "/v1/feedback"
+            | "/v1/baselines"
             | "/api/v1/audit",
         ) => Needs(Role::Auditor),
         ("POST", "/auth/logout") | ("GET", _) => Needs(Role::Viewer),

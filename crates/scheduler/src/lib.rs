@@ -20,7 +20,7 @@ pub mod sources;
 use audit_core::{AuditOutcome, Collected, FileSummary};
 use audit_domain::{AuditResult, AuditType, ConnectionType, ExecutionStatus, Profile, Thresholds};
 use audit_evidence::TimeWindow;
-use audit_store::repo::{audits, models, policies, samples, targets};
+use audit_store::repo::{audits, baselines, models, policies, samples, targets};
 use audit_store::{AuditRun, AuditScope, Policy, Store, StoreError, Trigger};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +46,20 @@ pub enum RunError {
     Busy(#[from] queue::Refused),
     #[error("the server is stopping; try again shortly")]
     Stopping,
+}
+
+/// A named baseline to build (`POST /v1/baselines`): the model's evidence of one source type
+/// (or all) over a window.
+#[derive(Debug, Clone)]
+pub struct NamedBaselineRequest {
+    pub baseline_id: String,
+    pub model_id: String,
+    pub name: String,
+    pub source_type: Option<ConnectionType>,
+    pub window_start: Option<DateTime<Utc>>,
+    /// Default: now.
+    pub window_end: Option<DateTime<Utc>>,
+    pub actor: String,
 }
 
 /// Settings of the scheduler and its workers.
@@ -509,6 +523,76 @@ impl Runner {
         Ok(run)
     }
 
+    /// Claims the run that builds a named baseline (`POST /v1/baselines`) and queues it: a
+    /// passive run over the asked window and source type whose profile, when it is usable, is
+    /// approved as the model's baseline. Admitted like run-now.
+    pub fn build_baseline(&self, b: NamedBaselineRequest) -> Result<AuditRun, RunError> {
+        let tenant = self
+            .store
+            .read(|c| audit_store::repo::tenants::tenant_of_model(c, &b.model_id))?
+            .ok_or_else(|| RunError::NotFound(format!("model '{}' not found", b.model_id)))?;
+        let ticket = self.slots.manual(&b.model_id, &tenant)?;
+        let now = audit_store::now();
+        let run = self.store.write(|c| {
+            let Some(model) = models::get(c, &b.model_id)? else {
+                return Err(StoreError::NotFound(format!(
+                    "model '{}' not found",
+                    b.model_id
+                )));
+            };
+            if model.is_archived() {
+                return Err(models::archived_conflict(&model));
+            }
+            let audit_id = new_audit_id();
+            let run = audits::claim(
+                c,
+                &audits::NewRun {
+                    audit_id: audit_id.clone(),
+                    model_id: b.model_id.clone(),
+                    audit_type: AuditType::Passive,
+                    scheduled_at: now,
+                    trigger: Trigger::Manual,
+                    model_version: model.version,
+                    window_start: b.window_start,
+                    window_end: b.window_end.unwrap_or(now),
+                    actor: b.actor.clone(),
+                },
+            )?;
+            let Some(run) = run else {
+                return Ok(None);
+            };
+            baselines::create(
+                c,
+                &baselines::NewBaseline {
+                    baseline_id: b.baseline_id.clone(),
+                    project_id: model.project_id,
+                    model_id: b.model_id.clone(),
+                    audit_id,
+                    name: b.name.clone(),
+                    source_type: b.source_type.map(|t| t.as_str().to_owned()),
+                    window_start: b.window_start,
+                    window_end: run.window_end,
+                    created_at: now,
+                    created_by: b.actor.clone(),
+                },
+            )?;
+            Ok(Some(run))
+        });
+        let run = match run {
+            Ok(Some(run)) => run,
+            Ok(None) => {
+                return Err(RunError::Store(StoreError::Conflict(format!(
+                    "an audit of '{}' was started at this very instant; try again",
+                    b.model_id
+                ))));
+            }
+            Err(StoreError::NotFound(m)) => return Err(RunError::NotFound(m)),
+            Err(e) => return Err(e.into()),
+        };
+        self.enqueue(run.clone(), ticket)?;
+        Ok(run)
+    }
+
     /// The room run-now has: (queued or running scheduled runs, run-now runs).
     pub fn in_flight(&self) -> (usize, usize) {
         self.slots.in_flight()
@@ -588,16 +672,21 @@ impl Runner {
             .map_err(|e| format!("policy_reference: {e}"))?;
             return active::evaluate(run, &target, &plan, &self.sources.outbound);
         }
-        let (model, sources, policy) = self
+        let (model, mut sources, policy, named) = self
             .store
             .read(|c| {
                 Ok((
                     models::get(c, &run.model_id)?,
                     models::sources_of(c, &run.model_id)?,
                     policies::of_model(c, &run.model_id)?,
+                    baselines::of_run(c, &run.audit_id)?,
                 ))
             })
             .map_err(|e| e.to_string())?;
+        // A named baseline reads only the source type it asked for.
+        if let Some(t) = named.as_ref().and_then(|b| b.source_type.as_deref()) {
+            sources.retain(|s| s.source_type.as_str() == t);
+        }
         let model = model.ok_or_else(|| format!("model '{}' no longer exists", run.model_id))?;
         // File evidence and policy documents of this model's tenant only.
         let tenant_sources = self.sources.for_tenant(&model.tenant_id);
@@ -682,10 +771,14 @@ impl Runner {
 
         // Each source's profile was judged on its own; the window is judged as a whole.
         profile.pool_free_text();
-        let baseline = self
-            .store
-            .read(|c| audits::baseline(c, &run.model_id, strategy, &model.version))
-            .map_err(|e| e.to_string())?;
+        // A named baseline is built, not judged: it is compared with nothing.
+        let baseline = if named.is_some() {
+            None
+        } else {
+            self.store
+                .read(|c| audits::baseline(c, &run.model_id, strategy, &model.version))
+                .map_err(|e| e.to_string())?
+        };
         let (baseline_id, baseline_profile) = match baseline {
             Some((id, json)) => (
                 Some(id),
@@ -704,7 +797,7 @@ impl Runner {
         // Compliance checks are performed only when in scope; the others are computed in one
         // pass by `judge`, so out-of-scope findings are dropped by `apply_scope`.
         let mut compliance_record = None;
-        if scope.compliance && !rule_set.rules.is_empty() {
+        if scope.compliance && !rule_set.rules.is_empty() && named.is_none() {
             let process = self
                 .store
                 .read(|c| {

@@ -105,6 +105,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    named_baselines (baseline_id) {
+        baseline_id -> Text,
+        project_id -> Text,
+        model_id -> Text,
+        audit_id -> Text,
+        name -> Text,
+        source_type -> Nullable<Text>,
+        window_start -> Nullable<Timestamp>,
+        window_end -> Timestamp,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     profile_snapshots (audit_id) {
         audit_id -> Text,
         model_id -> Text,
@@ -342,6 +357,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     events,
     tenants,
+    named_baselines,
     projects,
     users,
     api_keys,

@@ -40,7 +40,7 @@ pub struct IngestReceipt {
 }
 
 /// The model an event names: `model_id`, or the set-up wizard's `id` of it as `model`.
-fn model_of(e: &Value) -> Result<String, &'static str> {
+pub(super) fn model_of(e: &Value) -> Result<String, &'static str> {
     let Some(o) = e.as_object() else {
         return Err("not a JSON object");
     };

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod archive;
 pub mod audits;
+pub mod baselines;
 pub mod compliance;
 pub mod dashboard;
 pub mod events;
@@ -10,6 +11,7 @@ pub mod findings;
 pub mod frontend;
 pub mod governance;
 pub mod ingest;
+pub mod labels;
 pub mod models;
 pub mod policies;
 pub mod report;
@@ -32,6 +34,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(models::register)
         .service(ingest::ingest_events)
         .service(ingest::get_event)
+        .service(labels::ingest_labels)
+        .service(labels::ingest_feedback)
+        .service(baselines::create)
+        .service(baselines::list)
+        .service(baselines::get)
         .service(models::list)
         .service(models::get)
         .service(models::update)

@@ -766,23 +766,14 @@ pub async fn upload_sample(
     Ok(HttpResponse::Created().json(receipt))
 }
 
-/// Reduces an uploaded sample to a profile and keeps the profile for the model's next audit
-/// (`POST /models/{model_id}/samples`; the console's upload form calls it too).
-pub async fn take_sample(
+/// The field mapping a model's `sample` source reads uploads with, if the caller may add to
+/// the model (visible, not archived) and the model has such a source.
+pub async fn sample_mapping(
     state: &web::Data<AppState>,
-    caller: Caller,
-    model_id: String,
-    format: Format,
-    body: web::Bytes,
-) -> Result<SampleReceipt, ApiError> {
-    let limit = state.config.max_sample_bytes;
-    if body.len() > limit {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            format!("sample is larger than the {limit} bytes allowed"),
-        ));
-    }
-    let id = model_id.clone();
+    caller: &Caller,
+    model_id: &str,
+) -> Result<FieldMapping, ApiError> {
+    let id = model_id.to_owned();
     let who = caller.clone();
     let sources = read(state, move |c| {
         changeable_model(c, &who, &id)?;
@@ -799,7 +790,26 @@ pub async fn take_sample(
     };
     let cfg: SampleSourceConfig = serde_json::from_value(source.config.clone())
         .map_err(|e| ApiError::invalid(format!("sample source config: {e}")))?;
-    let mapping = cfg.mapping.unwrap_or_else(FieldMapping::conventional);
+    Ok(cfg.mapping.unwrap_or_else(FieldMapping::conventional))
+}
+
+/// Reduces an uploaded sample to a profile and keeps the profile for the model's next audit
+/// (`POST /models/{model_id}/samples`; the console's upload form calls it too).
+pub async fn take_sample(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    model_id: String,
+    format: Format,
+    body: web::Bytes,
+) -> Result<SampleReceipt, ApiError> {
+    let limit = state.config.max_sample_bytes;
+    if body.len() > limit {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!("sample is larger than the {limit} bytes allowed"),
+        ));
+    }
+    let mapping = sample_mapping(state, &caller, &model_id).await?;
     // Parsing is CPU work: keep it off the async workers. Only the profile survives it.
     let profile = web::block(move || {
         let mut builder = ProfileBuilder::new(&mapping);

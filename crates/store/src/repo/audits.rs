@@ -308,13 +308,15 @@ pub fn finish(conn: &mut AnyConnection, f: &FinishRun) -> Result<AuditRun, Store
             ))
             .execute(conn)?;
         if f.auto_approve {
-            insert_approval(
-                conn,
-                &run,
-                "system",
-                Some("baseline created"),
-                f.executed_at,
-            )?;
+            // A named baseline is approved by whoever asked for it, under its name.
+            let (by, note) = match super::baselines::of_run(conn, &f.audit_id)? {
+                Some(b) => (
+                    b.created_by,
+                    format!("named baseline '{}' ({})", b.name, b.baseline_id),
+                ),
+                None => ("system".to_owned(), "baseline created".to_owned()),
+            };
+            insert_approval(conn, &run, &by, Some(&note), f.executed_at)?;
         }
     }
     for id in &f.samples {
@@ -586,6 +588,10 @@ pub fn last_window_end(
         .filter(audit_runs::audit_type.eq(audit_type.as_str()))
         .filter(audit_runs::run_state.eq(RunState::Finished.as_str()))
         .filter(audit_runs::execution_status.ne(ExecutionStatus::Failed.as_str()))
+        // A named baseline's run reads a window of its own choosing, outside the chain.
+        .filter(diesel::dsl::not(audit_runs::audit_id.eq_any(
+            crate::schema::named_baselines::table.select(crate::schema::named_baselines::audit_id),
+        )))
         .select(audit_runs::window_end)
         .order(audit_runs::window_end.desc())
         .first::<chrono::NaiveDateTime>(conn)

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audits;
+pub mod baselines;
 pub mod dashboard;
 pub mod events;
 pub mod finding_stats;
