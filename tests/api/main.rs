@@ -27,6 +27,7 @@ mod open_access;
 mod openapi;
 mod outbound;
 mod privacy;
+mod pruning;
 mod registry;
 mod report;
 mod retention;

@@ -61,7 +61,7 @@ pub use audit_domain::{
     AuditResult, ExecutionStatus, FieldMapping, Finding, FindingCategory, InvalidReason, Profile,
     ProfileMetrics, Severity, Thresholds,
 };
-pub use audit_evidence::{Format, Progress, TimeWindow, expand_inputs};
+pub use audit_evidence::{Format, Progress, Pruning, Skipped, TimeWindow, expand_inputs};
 
 /// Why an audit could not run at all.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,10 @@ pub struct EvidenceSummary {
     pub invalid_ratio: f64,
     pub rows_out_of_window: u64,
     pub files: Vec<FileSummary>,
+    /// Files and Parquet row groups not read because they cannot hold a row of the window
+    /// (partition, file-name date, modification time, row-group statistics).
+    #[serde(default)]
+    pub pruned: Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +119,8 @@ impl From<FileReport> for FileSummary {
 pub struct Collected {
     pub profile: Profile,
     pub files: Vec<FileSummary>,
+    /// What was skipped as outside the window, unread.
+    pub pruned: Skipped,
 }
 
 impl Collected {
@@ -128,6 +134,7 @@ impl Collected {
             invalid_ratio: p.invalid_ratio(),
             rows_out_of_window: p.out_of_window,
             files: self.files.clone(),
+            pruned: self.pruned.clone(),
         }
     }
 }
@@ -214,6 +221,7 @@ pub fn collect_files(
     Ok(Collected {
         profile,
         files: outcome.files.into_iter().map(FileSummary::from).collect(),
+        pruned: outcome.skipped,
     })
 }
 

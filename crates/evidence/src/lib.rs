@@ -14,12 +14,14 @@ mod inputs;
 mod jsonl;
 mod pipeline;
 mod pq;
+pub mod prune;
 pub mod summary;
 mod window;
 
 pub use convert::Plan;
 pub use inputs::{Compression, Format, InputFile, expand_inputs};
 pub use pipeline::{FileReport, Progress, ReadOptions, ReadOutcome, read_bytes, read_files};
+pub use prune::{Pruning, Skipped};
 pub use window::{TimeWindow, parse_timestamp};
 
 use audit_domain::{FieldMapping, MappingError, RecordSink};
@@ -43,6 +45,8 @@ pub enum EvidenceError {
     },
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    #[error("evidence source: {0}")]
+    Config(String),
 }
 
 /// Parses one JSON Lines line with `mapping` and sends the row to `sink`.

@@ -7,6 +7,7 @@ use crate::chunker::Chunker;
 use crate::convert::Plan;
 use crate::csvfmt::{self, CsvLayout};
 use crate::inputs::{Compression, Format, InputFile};
+use crate::prune::{Pruning, Skipped, prune};
 use crate::window::TimeWindow;
 use crate::{EvidenceError, jsonl, pq};
 use audit_domain::{FieldMapping, InvalidReason, RecordSink};
@@ -33,6 +34,8 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     /// Live counters for progress display.
     pub progress: Option<Arc<Progress>>,
+    /// Which files and row groups are skipped as outside the window ([`crate::prune`]).
+    pub pruning: Pruning,
 }
 
 impl Default for ReadOptions {
@@ -44,6 +47,7 @@ impl Default for ReadOptions {
             threads: 0,
             format: None,
             progress: None,
+            pruning: Pruning::default(),
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct ReadOutcome<S> {
     /// Every job's sink, merged in the order the jobs were cut.
     pub sink: S,
     pub files: Vec<FileReport>,
+    /// Files and row groups skipped as outside the window, never opened or decoded.
+    pub skipped: Skipped,
 }
 
 enum Job {
@@ -315,13 +321,28 @@ fn feed_parquet(
     input: &InputFile,
     plan: &Plan,
     tx: &mut Feed<'_>,
+    skipped_groups: &mut u64,
 ) -> Result<u64, String> {
     let f = std::fs::File::open(&input.path).map_err(|e| e.to_string())?;
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
     let reader =
         SerializedFileReader::new(f).map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let projection = Arc::new(pq::projection(&reader, plan)?);
+    let ts_column = plan
+        .mapping()
+        .timestamp
+        .as_deref()
+        .filter(|_| !plan.window.is_unbounded());
     for row_group in 0..pq::row_groups(&reader) {
+        // A group whose statistics put every row outside the window is not decoded: its rows
+        // all lie in [lo, hi], which ends before the window or starts at its end or later.
+        if let Some(col) = ts_column
+            && let Some((lo, hi)) = pq::row_group_span(&reader, row_group, col)
+            && (plan.window.from.is_some_and(|f| hi < f) || plan.window.to.is_some_and(|t| lo >= t))
+        {
+            *skipped_groups += 1;
+            continue;
+        }
         let job = Job::Parquet {
             file,
             path: input.path.clone(),
@@ -359,6 +380,10 @@ where
     M: FnMut(&mut S, S) + Send,
 {
     mapping.validate()?;
+    let (files, mut skipped) =
+        prune(files, opts.window, &opts.pruning).map_err(EvidenceError::Config)?;
+    let files = files.as_slice();
+    let mut skipped_groups = 0u64;
     let plan = Plan::new(mapping.clone(), opts.window);
     let threads = thread_count(opts.threads);
     let mut acc = make_sink();
@@ -383,7 +408,7 @@ where
         for (i, input) in files.iter().enumerate() {
             let format = opts.format.unwrap_or(input.format);
             let result = match format {
-                Format::Parquet => feed_parquet(i, input, &plan, &mut feed),
+                Format::Parquet => feed_parquet(i, input, &plan, &mut feed, &mut skipped_groups),
                 text => feed_text(i, input, text, &plan, opts, &mut feed),
             };
             match result {
@@ -407,9 +432,16 @@ where
             error: shared.errors[i].lock().ok().and_then(|e| e.clone()),
         })
         .collect();
+    if skipped_groups > 0 {
+        skipped.row_groups += skipped_groups;
+        skipped
+            .by_reason
+            .insert("row_group_statistics".into(), skipped_groups);
+    }
     Ok(ReadOutcome {
         sink: acc,
         files: reports,
+        skipped,
     })
 }
 

@@ -1,7 +1,9 @@
 //! Parquet through the row API (no Arrow), one row group per job, mapped columns only.
 
 use crate::convert::{Plan, Scalar, Slots, emit};
+use crate::window::epoch_to_time;
 use audit_domain::{Record, RecordSink};
+use chrono::{DateTime, Utc};
 use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
 use parquet::record::Field;
 use parquet::schema::types::Type;
@@ -57,12 +59,12 @@ fn scalar(field: &Field) -> Scalar<'_> {
             Err(_) => Scalar::BadText,
         },
         Field::TimestampMillis(ms) => {
-            chrono::DateTime::from_timestamp_millis(*ms).map_or(Scalar::Null, Scalar::Time)
+            DateTime::from_timestamp_millis(*ms).map_or(Scalar::Null, Scalar::Time)
         }
         Field::TimestampMicros(us) => {
-            chrono::DateTime::from_timestamp_micros(*us).map_or(Scalar::Null, Scalar::Time)
+            DateTime::from_timestamp_micros(*us).map_or(Scalar::Null, Scalar::Time)
         }
-        Field::Date(days) => chrono::DateTime::from_timestamp(i64::from(*days) * 86_400, 0)
+        Field::Date(days) => DateTime::from_timestamp(i64::from(*days) * 86_400, 0)
             .map_or(Scalar::Null, Scalar::Time),
         _ => Scalar::Nested,
     }
@@ -100,4 +102,75 @@ pub(crate) fn process_row_group<R: ChunkReader + 'static>(
 
 pub(crate) fn row_groups<R: ChunkReader + 'static>(reader: &SerializedFileReader<R>) -> usize {
     reader.metadata().num_row_groups()
+}
+
+/// The times a row group's statistics bound for the timestamp `column`, when they bound all
+/// of its rows: min and max present and no null (a row without a time is counted, not
+/// skipped). Strings are never trusted: their order is not time order across formats.
+pub(crate) fn row_group_span<R: ChunkReader + 'static>(
+    reader: &SerializedFileReader<R>,
+    row_group: usize,
+    column: &str,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    use parquet::basic::{ConvertedType, LogicalType, TimeUnit};
+    use parquet::file::statistics::Statistics;
+    let md = reader.metadata().row_group(row_group);
+    let col = md
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == column)?;
+    let stats = col.statistics()?;
+    if stats.null_count_opt() != Some(0) {
+        return None;
+    }
+    let descr = col.column_descr();
+    let unit = match descr.logical_type_ref() {
+        Some(LogicalType::Timestamp(t)) => Some(t.unit),
+        _ => None,
+    };
+    let both = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| a.zip(b);
+    match stats {
+        Statistics::Int64(s) => {
+            let (a, b) = (*s.min_opt()?, *s.max_opt()?);
+            match (descr.converted_type(), unit) {
+                (ConvertedType::TIMESTAMP_MILLIS, _) | (_, Some(TimeUnit::MILLIS)) => both(
+                    DateTime::from_timestamp_millis(a),
+                    DateTime::from_timestamp_millis(b),
+                ),
+                (ConvertedType::TIMESTAMP_MICROS, _) | (_, Some(TimeUnit::MICROS)) => both(
+                    DateTime::from_timestamp_micros(a),
+                    DateTime::from_timestamp_micros(b),
+                ),
+                (_, Some(TimeUnit::NANOS)) => Some((
+                    DateTime::from_timestamp_nanos(a),
+                    DateTime::from_timestamp_nanos(b),
+                )),
+                (ConvertedType::NONE, None) => epoch_span(a as f64, b as f64),
+                _ => None,
+            }
+        }
+        Statistics::Int32(s) => {
+            let (a, b) = (*s.min_opt()?, *s.max_opt()?);
+            match descr.converted_type() {
+                ConvertedType::DATE => both(
+                    DateTime::from_timestamp(i64::from(a) * 86_400, 0),
+                    // The whole last day.
+                    DateTime::from_timestamp(i64::from(b) * 86_400 + 86_399, 0),
+                ),
+                ConvertedType::NONE => epoch_span(f64::from(a), f64::from(b)),
+                _ => None,
+            }
+        }
+        Statistics::Double(s) => epoch_span(*s.min_opt()?, *s.max_opt()?),
+        _ => None,
+    }
+}
+
+/// Unix seconds or milliseconds as the row reader reads them ([`epoch_to_time`]); only when
+/// both ends are read in the same unit, since the unit is guessed from the size.
+fn epoch_span(a: f64, b: f64) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if (a.abs() > 1e11) != (b.abs() > 1e11) {
+        return None;
+    }
+    epoch_to_time(a).zip(epoch_to_time(b))
 }

@@ -724,6 +724,7 @@ impl Runner {
         };
         let mut profile = Profile::new();
         let mut files: Vec<FileSummary> = Vec::new();
+        let mut pruned = audit_core::Skipped::default();
         let mut sample_ids = Vec::new();
         let sealer = self.store.sealer().map_err(|e| e.to_string())?;
         for s in &sources {
@@ -751,6 +752,7 @@ impl Runner {
                             error: None,
                         }],
                         profile,
+                        pruned: Default::default(),
                     })
                 }
             };
@@ -758,6 +760,7 @@ impl Runner {
                 Ok(c) => {
                     profile.merge_from(&c.profile).map_err(|e| e.to_string())?;
                     files.extend(c.files);
+                    pruned.add(&c.pruned);
                 }
                 Err(e) => files.push(FileSummary {
                     path: format!("source {} ({})", s.id, s.source_type),
@@ -790,7 +793,11 @@ impl Runner {
             None => (None, None),
         };
         let mut outcome = audit_core::judge(
-            Collected { profile, files },
+            Collected {
+                profile,
+                files,
+                pruned,
+            },
             baseline_profile.as_ref(),
             &thresholds,
         );

@@ -3,7 +3,7 @@
 //! `api` sources are fetched only from the URL the user configured, with a timeout and a size
 //! cap; `sample` sources are the profiles of uploaded samples.
 
-use audit_core::{Collected, EvidenceReadOptions, FileSummary};
+use audit_core::{Collected, EvidenceReadOptions, FileSummary, Pruning};
 use audit_domain::{ConnectionType, FieldMapping, Profile};
 use audit_evidence::summary::InferenceSummary;
 use audit_evidence::{Format, TimeWindow, expand_inputs};
@@ -29,6 +29,21 @@ pub struct FileSourceConfig {
     /// `jsonl`, `csv`, `tsv` or `parquet`; inferred from file names when absent.
     #[serde(default)]
     pub format: Option<String>,
+    /// Skip files last modified before the window starts (append-only logs; default true).
+    #[serde(default = "default_true")]
+    pub prune_by_mtime: bool,
+    /// Skip files whose Hive-style partition path (`dt=2026-11-30/`, `year=/month=/day=`)
+    /// lies outside the window (default true).
+    #[serde(default = "default_true")]
+    pub prune_by_partition: bool,
+    /// A date in file names (`%Y`, `%m`, `%d`, `%H`, literal text, e.g. `preds-%Y%m%d`):
+    /// files whose date lies outside the window are skipped.
+    #[serde(default)]
+    pub file_date_pattern: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Configuration of an `api` source: an inference-summary endpoint.
@@ -194,6 +209,10 @@ impl SourcePolicy {
                     m.validate()
                         .map_err(|e| format!("{kind} source mapping: {e}"))?;
                 }
+                if let Some(p) = &c.file_date_pattern {
+                    audit_evidence::prune::DatePattern::parse(p)
+                        .map_err(|e| format!("{kind} source: {e}"))?;
+                }
                 if let Some(f) = &c.format {
                     Format::parse(f).ok_or_else(|| {
                         format!("{kind} source format '{f}': expected jsonl, csv, tsv or parquet")
@@ -253,6 +272,11 @@ impl SourcePolicy {
             window,
             threads: self.read_threads,
             format: c.format.as_deref().and_then(Format::parse),
+            pruning: Pruning {
+                by_mtime: c.prune_by_mtime,
+                by_partition: c.prune_by_partition,
+                file_date_pattern: c.file_date_pattern.clone(),
+            },
             ..EvidenceReadOptions::default()
         };
         audit_core::collect_files(&files, &mapping, &opts).map_err(|e| e.to_string())
@@ -284,6 +308,7 @@ impl SourcePolicy {
                 rows: 0,
                 error: None,
             }],
+            pruned: Default::default(),
         })
     }
 

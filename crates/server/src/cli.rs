@@ -106,6 +106,18 @@ pub struct ReadArgs {
     /// No progress display.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Read files last modified before --from too (they are skipped as append-only logs that
+    /// cannot hold a later row).
+    #[arg(long)]
+    pub no_prune_mtime: bool,
+    /// Read files whose Hive-style partition (`dt=…/`, `year=/month=/day=`) lies outside the
+    /// window too.
+    #[arg(long)]
+    pub no_prune_partition: bool,
+    /// A date in file names (`%Y %m %d %H` and literal text, e.g. `preds-%Y%m%d`): files
+    /// dated outside the window are skipped.
+    #[arg(long)]
+    pub file_date_pattern: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +255,11 @@ fn read_options(read: &ReadArgs, progress: &Arc<Progress>) -> EvidenceReadOption
         threads: read.threads,
         format: read.input_format,
         progress: Some(Arc::clone(progress)),
+        pruning: audit_core::Pruning {
+            by_mtime: !read.no_prune_mtime,
+            by_partition: !read.no_prune_partition,
+            file_date_pattern: read.file_date_pattern.clone(),
+        },
         ..EvidenceReadOptions::default()
     }
 }
@@ -279,6 +296,12 @@ fn collect(
             secs,
             p.rows_read() as f64 / secs.max(1e-9) / 1e6
         );
+        if !collected.pruned.is_empty() {
+            eprintln!(
+                "{label}: skipped {} file(s) and {} Parquet row group(s) outside the window ({:?})",
+                collected.pruned.files, collected.pruned.row_groups, collected.pruned.by_reason
+            );
+        }
     }
     for f in &collected.files {
         if let Some(e) = &f.error {
@@ -386,6 +409,9 @@ fn clone_read(r: &ReadArgs) -> ReadArgs {
         threads: r.threads,
         max_line_bytes: r.max_line_bytes,
         quiet: r.quiet,
+        no_prune_mtime: r.no_prune_mtime,
+        no_prune_partition: r.no_prune_partition,
+        file_date_pattern: r.file_date_pattern.clone(),
     }
 }
 

@@ -473,7 +473,7 @@ pub fn write_text(g: Generator, format: OutFormat, out: &mut dyn Write) -> anyho
 /// Writes the rows as a Parquet file (row groups of 128k rows, snappy).
 pub fn write_parquet(g: Generator, file: std::fs::File) -> anyhow::Result<u64> {
     use parquet::basic::Compression;
-    use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType};
+    use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
     use parquet::schema::parser::parse_message_type;
@@ -489,7 +489,7 @@ pub fn write_parquet(g: Generator, file: std::fs::File) -> anyhow::Result<u64> {
         ""
     };
     let schema = format!(
-        "message evidence {{ REQUIRED BYTE_ARRAY ts (UTF8); REQUIRED BYTE_ARRAY request_id (UTF8); REQUIRED BYTE_ARRAY prediction (UTF8); REQUIRED DOUBLE confidence; REQUIRED BOOLEAN outcome; REQUIRED BOOLEAN actual; REQUIRED BYTE_ARRAY gender (UTF8); REQUIRED BYTE_ARRAY age_band (UTF8); REQUIRED BYTE_ARRAY region (UTF8); {text_cols} }}"
+        "message evidence {{ REQUIRED INT64 ts (TIMESTAMP(MILLIS,true)); REQUIRED BYTE_ARRAY request_id (UTF8); REQUIRED BYTE_ARRAY prediction (UTF8); REQUIRED DOUBLE confidence; REQUIRED BOOLEAN outcome; REQUIRED BOOLEAN actual; REQUIRED BYTE_ARRAY gender (UTF8); REQUIRED BYTE_ARRAY age_band (UTF8); REQUIRED BYTE_ARRAY region (UTF8); {text_cols} }}"
     );
     let schema = Arc::new(parse_message_type(&schema).context("parquet schema")?);
     let props = Arc::new(
@@ -514,11 +514,10 @@ pub fn write_parquet(g: Generator, file: std::fs::File) -> anyhow::Result<u64> {
             };
             match col {
                 0 => {
-                    c.typed::<ByteArrayType>().write_batch(
-                        &strings(&|r| ts_str(&r.ts)),
-                        None,
-                        None,
-                    )?;
+                    // A typed timestamp, as Spark and pandas write it: its row-group
+                    // statistics let a windowed audit skip groups outside the window.
+                    let v: Vec<i64> = batch.iter().map(|r| r.ts.timestamp_millis()).collect();
+                    c.typed::<Int64Type>().write_batch(&v, None, None)?;
                 }
                 1 => {
                     c.typed::<ByteArrayType>().write_batch(
