@@ -21,6 +21,7 @@ mod frontend;
 mod frontend_browser;
 mod frontend_monitoring;
 mod governance;
+mod instances;
 mod logs;
 mod notify;
 mod open_access;
