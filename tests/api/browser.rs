@@ -39,6 +39,29 @@ fn static_site(page: String) -> String {
     origin
 }
 
+/// Serves whatever page is put in the holder, at every path of a new origin: the origin is
+/// known (for the server's CORS list) before the page, which names the server, is written.
+pub fn site() -> (String, std::sync::Arc<std::sync::Mutex<String>>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", l.local_addr().unwrap());
+    let page = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let p = page.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().map_while(Result::ok) {
+            let mut s = s;
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = p.lock().unwrap().clone();
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (origin, page)
+}
+
 /// Loads `url` in headless Chromium, lets scripts run, returns the resulting DOM.
 pub fn dump_dom(browser: &str, url: &str) -> String {
     let out = Command::new(browser)
@@ -79,23 +102,7 @@ fn a_page_from_another_origin_calls_the_api() {
         return;
     };
     // The page's origin must be known before the server starts (CORS allow-list).
-    let holder = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let origin = format!("http://{}", l.local_addr().unwrap());
-    let h2 = holder.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().map_while(Result::ok) {
-            let mut s = s;
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let page = h2.lock().unwrap().clone();
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
-                page.len()
-            );
-        }
-    });
+    let (origin, holder) = site();
     let s = Server::start(
         &Backend::Sqlite,
         Options {

@@ -4,7 +4,7 @@
 //! set-up wizard's three steps against a server in open mode, then each of the seven
 //! monitoring calls. A counting proxy in front of the server sees the preflights.
 
-use crate::browser::{chromium, dump_dom};
+use crate::browser::{chromium, dump_dom, site};
 use crate::harness::{Backend, Options, Server};
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -132,28 +132,6 @@ fn counting_proxy(upstream: String) -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (addr, seen)
-}
-
-/// Serves `page` at every path of a new origin, given before the page exists.
-fn site() -> (String, Arc<Mutex<String>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let origin = format!("http://{}", l.local_addr().unwrap());
-    let page = Arc::new(Mutex::new(String::new()));
-    let p = page.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().map_while(Result::ok) {
-            let mut s = s;
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let body = p.lock().unwrap().clone();
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (origin, page)
 }
 
 #[test]

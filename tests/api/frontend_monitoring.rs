@@ -5,36 +5,15 @@
 
 use crate::harness::{Backend, Options, Server, spec, write_evidence};
 use crate::on_both;
+use crate::open_access::{open, project_and_model};
 use crate::registry::model;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-fn open(b: &Backend) -> Server {
-    Server::start(
-        b,
-        Options {
-            extra: vec!["--open-access".into(), "default".into()],
-            ..Options::default()
-        },
-    )
-}
-
-/// The wizard's three steps, as the frontend sends them: (project, model).
-fn wizard(anon: &crate::harness::As<'_>) -> (Value, Value) {
+/// The wizard's three steps, as the frontend sends them: the model.
+fn wizard(anon: &crate::harness::As<'_>) -> Value {
     let t = anon.post("/v1/tenants", &json!({"name": "acme"})).ok(201);
-    let p = anon
-        .post(
-            "/v1/projects",
-            &json!({"tenant_id": t["id"], "name": "credit", "task_type": "classification"}),
-        )
-        .ok(201);
-    let m = anon
-        .post(
-            "/v1/models",
-            &json!({"project_id": p["id"], "name": "scorer", "version": "v1.0"}),
-        )
-        .ok(201);
-    (p, m)
+    project_and_model(anon, &t)
 }
 
 fn prediction(mid: &str, rid: &str, i: usize) -> Value {
@@ -48,7 +27,7 @@ fn prediction(mid: &str, rid: &str, i: usize) -> Value {
 fn labels_join_their_predictions_within_the_request(b: Backend) {
     let s = open(&b);
     let anon = s.as_(None);
-    let (_, m) = wizard(&anon);
+    let m = wizard(&anon);
     let mid = m["id"].as_str().unwrap().to_owned();
     let mut items = Vec::new();
     // 40 predictions with their labels as separate items of the same array.

@@ -9,7 +9,9 @@ use chrono::{Duration, Utc};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::{Value, json};
 
+/// A slot run more than once (its fields are printed when the test fails).
 #[derive(QueryableByName, Debug)]
+#[allow(dead_code)]
 struct Dup {
     #[diesel(sql_type = diesel::sql_types::Text)]
     model_id: String,
@@ -40,7 +42,7 @@ fn finished_schedule_runs(s: &Server) -> usize {
 fn three_instances_share_one_database() {
     let Some(b) = Backend::postgres() else { return };
     // The first instance registers the models; it runs the API only until later.
-    let mut a = Server::start(&b, Options::default());
+    let a = Server::start(&b, Options::default());
     let now = Utc::now();
     for i in 0..4 {
         write_evidence(

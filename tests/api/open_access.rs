@@ -7,7 +7,8 @@ use crate::harness::{Backend, Options, Server};
 use crate::on_both;
 use serde_json::json;
 
-fn open(b: &Backend) -> Server {
+/// A server in open mode for the system tenant.
+pub fn open(b: &Backend) -> Server {
     Server::start(
         b,
         Options {
@@ -18,7 +19,10 @@ fn open(b: &Backend) -> Server {
 }
 
 /// The wizard's steps 2 and 3 for tenant `t`, as the frontend sends them: the model.
-fn project_and_model(anon: &crate::harness::As<'_>, t: &serde_json::Value) -> serde_json::Value {
+pub fn project_and_model(
+    anon: &crate::harness::As<'_>,
+    t: &serde_json::Value,
+) -> serde_json::Value {
     let p = anon
         .post(
             "/v1/projects",
