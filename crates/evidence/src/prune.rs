@@ -6,10 +6,11 @@
 //!   `year=/month=/day=[/hour=]`): the partition's span in UTC;
 //! - a date in its file name, found with the source's `file_date_pattern` (`%Y`, `%m`, `%d`,
 //!   `%H` and literal text, e.g. `preds-%Y%m%d`): the span of the pattern's smallest unit;
-//! - its modification time, before the window starts: an append-only log is written after the
-//!   rows it holds happened, so a file last written before the window holds none of it. A file
-//!   rewritten with an old time (a copy that keeps times, a backfill) breaks that assumption:
-//!   turn it off with `prune_by_mtime: false`.
+//! - its modification time, more than [`MTIME_SLACK`] before the window starts: an append-only
+//!   log is written after the rows it holds happened, so a file last written well before the
+//!   window holds none of it (the slack absorbs clocks that disagree and buffered writers). A
+//!   file rewritten with an old time (a copy that keeps times, a backfill) or holding rows dated
+//!   ahead breaks that assumption: turn it off with `prune_by_mtime: false`.
 //!
 //! In Parquet, row groups are skipped by the min/max statistics of the timestamp column
 //! (`pipeline`). Skipping never changes which rows are profiled: every skipped file or group
@@ -23,6 +24,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::inputs::InputFile;
 use crate::window::TimeWindow;
+
+/// How long before the window a file's last modification may lie and the file still be read:
+/// the writer's and the auditor's clocks may disagree, and a writer may flush late.
+pub const MTIME_SLACK: chrono::Duration = chrono::Duration::hours(1);
 
 /// How a source's files are pruned against the window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +284,7 @@ fn reason(
             .ok()
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
             .and_then(|d| DateTime::<Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos()))
-        && modified < from
+        && modified < from - MTIME_SLACK
     {
         return Some("modified_before_window");
     }
@@ -374,10 +379,14 @@ mod tests {
         assert!(kept[0].path.to_string_lossy().contains("2026-11-29"));
         assert_eq!(s.files, 2);
         assert_eq!(s.by_reason["partition"], 2);
-        // A window that starts after every file was written: the append-only rule skips all,
-        // unless it is turned off.
+        // A window that starts well after every file was written: the append-only rule skips
+        // all, unless it is turned off; within the slack they are read.
+        let soon = TimeWindow {
+            from: Some(Utc::now() + MTIME_SLACK - chrono::Duration::minutes(1)),
+            to: None,
+        };
         let later = TimeWindow {
-            from: Some(Utc::now() + chrono::Duration::hours(1)),
+            from: Some(Utc::now() + MTIME_SLACK + chrono::Duration::minutes(1)),
             to: None,
         };
         let flat: Vec<InputFile> = files
@@ -391,6 +400,7 @@ mod tests {
                 InputFile::from_path(q)
             })
             .collect();
+        assert_eq!(prune(&flat, soon, &Pruning::default()).unwrap().0.len(), 3);
         let (kept, s) = prune(&flat, later, &Pruning::default()).unwrap();
         assert!(kept.is_empty());
         assert_eq!(s.by_reason["modified_before_window"], 3);
