@@ -335,10 +335,12 @@ fn feed_parquet(
         .filter(|_| !plan.window.is_unbounded());
     for row_group in 0..pq::row_groups(&reader) {
         // A group whose statistics put every row outside the window is not decoded: its rows
-        // all lie in [lo, hi], which ends before the window or starts at its end or later.
+        // all lie in [lo, hi], the span [lo, hi + 1 ns).
         if let Some(col) = ts_column
             && let Some((lo, hi)) = pq::row_group_span(&reader, row_group, col)
-            && (plan.window.from.is_some_and(|f| hi < f) || plan.window.to.is_some_and(|t| lo >= t))
+            && !plan
+                .window
+                .overlaps(lo, hi + chrono::Duration::nanoseconds(1))
         {
             *skipped_groups += 1;
             continue;

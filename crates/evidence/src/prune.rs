@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use chrono::{DateTime, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::InputFile;
@@ -85,19 +85,38 @@ impl Skipped {
 /// A time span `[from, to)`.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-fn overlaps(span: Span, w: TimeWindow) -> bool {
-    w.to.is_none_or(|to| span.0 < to) && w.from.is_none_or(|from| span.1 > from)
-}
-
-fn day(y: i32, m: u32, d: u32) -> Option<DateTime<Utc>> {
-    NaiveDate::from_ymd_opt(y, m, d)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Utc.from_utc_datetime(&t))
+/// The span a calendar date names down to its smallest given unit: a year, a month, a day or
+/// an hour (UTC). `None` for a combination that names no span (a day without its month).
+fn calendar_span(y: i32, m: Option<u32>, d: Option<u32>, h: Option<u32>) -> Option<Span> {
+    let start = |m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| Utc.from_utc_datetime(&t))
+    };
+    match (m, d, h) {
+        (Some(m), Some(d), Some(h)) if h < 24 => {
+            let s = start(m, d)? + chrono::Duration::hours(i64::from(h));
+            Some((s, s + chrono::Duration::hours(1)))
+        }
+        (Some(m), Some(d), None) => {
+            let s = start(m, d)?;
+            Some((s, s + chrono::Duration::days(1)))
+        }
+        (Some(m), None, None) => {
+            let s = start(m, 1)?;
+            Some((s, s.checked_add_months(Months::new(1))?))
+        }
+        (None, None, None) => {
+            let s = start(1, 1)?;
+            Some((s, s.checked_add_months(Months::new(12))?))
+        }
+        _ => None,
+    }
 }
 
 /// The partition span a path's Hive-style components name, if any.
 pub fn partition_span(path: &std::path::Path) -> Option<Span> {
-    let mut date: Option<DateTime<Utc>> = None;
+    let mut date: Option<NaiveDate> = None;
     let (mut year, mut month, mut dom, mut hour) = (None, None, None, None);
     for part in path.iter().filter_map(|c| c.to_str()) {
         let Some((k, v)) = part.split_once('=') else {
@@ -107,9 +126,7 @@ pub fn partition_span(path: &std::path::Path) -> Option<Span> {
             "dt" | "date" | "ds" => {
                 date = NaiveDate::parse_from_str(v, "%Y-%m-%d")
                     .or_else(|_| NaiveDate::parse_from_str(v, "%Y%m%d"))
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|t| Utc.from_utc_datetime(&t));
+                    .ok();
             }
             "year" => year = v.parse::<i32>().ok(),
             "month" => month = v.parse::<u32>().ok(),
@@ -118,35 +135,10 @@ pub fn partition_span(path: &std::path::Path) -> Option<Span> {
             _ => {}
         }
     }
-    let one_day = chrono::Duration::days(1);
-    let one_hour = chrono::Duration::hours(1);
-    if let Some(d) = date {
-        return Some(match hour {
-            Some(h) => {
-                let s = d + chrono::Duration::hours(i64::from(h));
-                (s, s + one_hour)
-            }
-            None => (d, d + one_day),
-        });
-    }
-    let y = year?;
-    match (month, dom, hour) {
-        (Some(m), Some(d), Some(h)) => {
-            let s = day(y, m, d)? + chrono::Duration::hours(i64::from(h));
-            Some((s, s + one_hour))
-        }
-        (Some(m), Some(d), None) => {
-            let s = day(y, m, d)?;
-            Some((s, s + one_day))
-        }
-        (Some(m), None, _) => {
-            let s = day(y, m, 1)?;
-            Some((s, s.checked_add_months(Months::new(1))?))
-        }
-        (None, ..) => {
-            let s = day(y, 1, 1)?;
-            Some((s, day(y + 1, 1, 1)?))
-        }
+    match date {
+        Some(d) => calendar_span(d.year(), Some(d.month()), Some(d.day()), hour),
+        // `year=/day=` without a month names nothing.
+        None => calendar_span(year?, month, dom, hour.filter(|_| dom.is_some())),
     }
 }
 
@@ -237,24 +229,7 @@ impl DatePattern {
     pub fn span(&self, name: &str) -> Option<Span> {
         let chars: Vec<char> = name.chars().collect();
         let [y, m, d, h] = (0..chars.len()).find_map(|at| self.match_at(&chars, at))?;
-        let y = i32::try_from(y?).ok()?;
-        match (m, d, h) {
-            (Some(m), Some(d), Some(h)) if h < 24 => {
-                let s = day(y, m, d)? + chrono::Duration::hours(i64::from(h));
-                Some((s, s + chrono::Duration::hours(1)))
-            }
-            (Some(m), Some(d), None) => {
-                let s = day(y, m, d)?;
-                Some((s, s + chrono::Duration::days(1)))
-            }
-            (Some(m), None, None) => {
-                let s = day(y, m, 1)?;
-                Some((s, s.checked_add_months(Months::new(1))?))
-            }
-            (None, None, None) => Some((day(y, 1, 1)?, day(y + 1, 1, 1)?)),
-            // A pattern like `%Y%d` names no span that can be trusted.
-            _ => None,
-        }
+        calendar_span(i32::try_from(y?).ok()?, m, d, h)
     }
 }
 
@@ -267,13 +242,13 @@ fn reason(
 ) -> Option<&'static str> {
     if p.by_partition
         && let Some(span) = partition_span(&f.path)
-        && !overlaps(span, w)
+        && !w.overlaps(span.0, span.1)
     {
         return Some("partition");
     }
     if let (Some(pat), Some(name)) = (pattern, f.path.file_name().and_then(|n| n.to_str()))
         && let Some(span) = pat.span(name)
-        && !overlaps(span, w)
+        && !w.overlaps(span.0, span.1)
     {
         return Some("file_date");
     }

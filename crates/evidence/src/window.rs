@@ -16,6 +16,11 @@ impl TimeWindow {
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
     }
+
+    /// Whether the window and the span `[start, end)` share an instant.
+    pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        self.to.is_none_or(|to| start < to) && self.from.is_none_or(|from| end > from)
+    }
 }
 
 /// Parses a timestamp string: RFC 3339, `YYYY-MM-DD[ T]HH:MM:SS[.fff]` (UTC), `YYYY-MM-DD`,

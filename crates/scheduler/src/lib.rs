@@ -465,21 +465,7 @@ impl Runner {
         audit_type: AuditType,
         actor: &str,
     ) -> Result<AuditRun, RunError> {
-        let tenant = self
-            .store
-            .read(|c| audit_store::repo::tenants::tenant_of_model(c, model_id))?
-            .ok_or_else(|| RunError::NotFound(format!("model '{model_id}' not found")))?;
-        let ticket = self.slots.manual(model_id, &tenant)?;
-        let now = audit_store::now();
-        let run = self.store.write(|c| {
-            let Some(model) = models::get(c, model_id)? else {
-                return Err(StoreError::NotFound(format!(
-                    "model '{model_id}' not found"
-                )));
-            };
-            if model.is_archived() {
-                return Err(models::archived_conflict(&model));
-            }
+        self.claim_now(model_id, |c, model, now| {
             // Seed 000: active audits run ONLY if the policy's active_audit_enabled is true.
             if audit_type == AuditType::Active
                 && !policies::of_model(c, model_id)?.is_some_and(|p| p.active_audit_enabled)
@@ -508,43 +494,16 @@ impl Runner {
                     actor: actor.to_owned(),
                 },
             )
-        });
-        let run = match run {
-            Ok(Some(run)) => run,
-            Ok(None) => {
-                return Err(RunError::Store(StoreError::Conflict(format!(
-                    "an audit of '{model_id}' was started at this very instant; try again"
-                ))));
-            }
-            Err(StoreError::NotFound(m)) => return Err(RunError::NotFound(m)),
-            Err(e) => return Err(e.into()),
-        };
-        self.enqueue(run.clone(), ticket)?;
-        Ok(run)
+        })
     }
 
     /// Claims the run that builds a named baseline (`POST /v1/baselines`) and queues it: a
     /// passive run over the asked window and source type whose profile, when it is usable, is
     /// approved as the model's baseline. Admitted like run-now.
     pub fn build_baseline(&self, b: NamedBaselineRequest) -> Result<AuditRun, RunError> {
-        let tenant = self
-            .store
-            .read(|c| audit_store::repo::tenants::tenant_of_model(c, &b.model_id))?
-            .ok_or_else(|| RunError::NotFound(format!("model '{}' not found", b.model_id)))?;
-        let ticket = self.slots.manual(&b.model_id, &tenant)?;
-        let now = audit_store::now();
-        let run = self.store.write(|c| {
-            let Some(model) = models::get(c, &b.model_id)? else {
-                return Err(StoreError::NotFound(format!(
-                    "model '{}' not found",
-                    b.model_id
-                )));
-            };
-            if model.is_archived() {
-                return Err(models::archived_conflict(&model));
-            }
+        self.claim_now(&b.model_id, |c, model, now| {
             let audit_id = new_audit_id();
-            let run = audits::claim(
+            let Some(run) = audits::claim(
                 c,
                 &audits::NewRun {
                     audit_id: audit_id.clone(),
@@ -557,8 +516,8 @@ impl Runner {
                     window_end: b.window_end.unwrap_or(now),
                     actor: b.actor.clone(),
                 },
-            )?;
-            let Some(run) = run else {
+            )?
+            else {
                 return Ok(None);
             };
             baselines::create(
@@ -577,13 +536,43 @@ impl Runner {
                 },
             )?;
             Ok(Some(run))
+        })
+    }
+
+    /// What run-now and named baselines share: run-now admission, the model (present, not
+    /// archived), `claim` in one transaction (it returns `None` when the slot is taken), the
+    /// queue.
+    fn claim_now(
+        &self,
+        model_id: &str,
+        claim: impl FnOnce(
+            &mut audit_store::AnyConnection,
+            audit_store::Model,
+            DateTime<Utc>,
+        ) -> Result<Option<AuditRun>, StoreError>,
+    ) -> Result<AuditRun, RunError> {
+        let tenant = self
+            .store
+            .read(|c| audit_store::repo::tenants::tenant_of_model(c, model_id))?
+            .ok_or_else(|| RunError::NotFound(format!("model '{model_id}' not found")))?;
+        let ticket = self.slots.manual(model_id, &tenant)?;
+        let now = audit_store::now();
+        let run = self.store.write(|c| {
+            let Some(model) = models::get(c, model_id)? else {
+                return Err(StoreError::NotFound(format!(
+                    "model '{model_id}' not found"
+                )));
+            };
+            if model.is_archived() {
+                return Err(models::archived_conflict(&model));
+            }
+            claim(c, model, now)
         });
         let run = match run {
             Ok(Some(run)) => run,
             Ok(None) => {
                 return Err(RunError::Store(StoreError::Conflict(format!(
-                    "an audit of '{}' was started at this very instant; try again",
-                    b.model_id
+                    "an audit of '{model_id}' was started at this very instant; try again"
                 ))));
             }
             Err(StoreError::NotFound(m)) => return Err(RunError::NotFound(m)),

@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, get, post, web};
 use audit_evidence::Format;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::models::{SampleReceipt, take_sample};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// Most models one batch may name: each is a lookup and a profile of its own.
-const MAX_MODELS: usize = 100;
+pub(super) const MAX_MODELS: usize = 100;
 
 /// What became of one model's events.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -39,8 +39,43 @@ pub struct IngestReceipt {
     pub detail: String,
 }
 
+/// A batch's objects by the model they name, and the counts of items naming none, by reason.
+pub(super) type Batch = (
+    BTreeMap<String, Vec<Map<String, Value>>>,
+    BTreeMap<String, u64>,
+);
+
+/// A batch's items grouped by the model they name, and the items naming none by reason;
+/// refused when it names too many models or none (`noun` names the items in the answer).
+pub(super) fn by_model(items: Vec<Value>, noun: &str) -> Result<Batch, ApiError> {
+    let mut grouped: BTreeMap<String, Vec<Map<String, Value>>> = BTreeMap::new();
+    let mut unassigned: BTreeMap<String, u64> = BTreeMap::new();
+    for item in items {
+        match model_of(&item) {
+            Ok(m) => {
+                if let Value::Object(o) = item {
+                    grouped.entry(m).or_default().push(o);
+                }
+            }
+            Err(why) => *unassigned.entry(why.to_owned()).or_default() += 1,
+        }
+    }
+    if grouped.len() > MAX_MODELS {
+        return Err(ApiError::invalid(format!(
+            "the batch names {} models; send at most {MAX_MODELS} in one request",
+            grouped.len()
+        )));
+    }
+    if grouped.is_empty() {
+        return Err(ApiError::invalid(format!(
+            "no {noun} names its model: give each {noun} item a model_id"
+        )));
+    }
+    Ok((grouped, unassigned))
+}
+
 /// The model an event names: `model_id`, or the set-up wizard's `id` of it as `model`.
-pub(super) fn model_of(e: &Value) -> Result<String, &'static str> {
+fn model_of(e: &Value) -> Result<String, &'static str> {
     let Some(o) = e.as_object() else {
         return Err("not a JSON object");
     };
@@ -76,35 +111,16 @@ pub async fn ingest_events(
         return Err(ApiError::invalid("the body must be a JSON array of events"));
     };
     let received = events.len() as u64;
-    let mut by_model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    let mut unassigned: BTreeMap<String, u64> = BTreeMap::new();
-    for e in &events {
-        match model_of(e) {
-            Ok(m) => {
-                let lines = by_model.entry(m.clone()).or_default();
-                serde_json::to_writer(&mut *lines, e).map_err(|e| ApiError::internal(&e))?;
-                lines.push(b'\n');
-                *counts.entry(m).or_default() += 1;
-            }
-            Err(why) => *unassigned.entry(why.to_owned()).or_default() += 1,
-        }
-    }
-    if by_model.len() > MAX_MODELS {
-        return Err(ApiError::invalid(format!(
-            "the events name {} models; send at most {MAX_MODELS} in one request",
-            by_model.len()
-        )));
-    }
-    if by_model.is_empty() {
-        return Err(ApiError::invalid(
-            "no event names its model: give each event a model_id",
-        ));
-    }
+    let (grouped, unassigned) = by_model(events, "event")?;
     let mut models = Vec::new();
     let mut refusal = None;
-    for (model_id, lines) in by_model {
-        let events = counts.get(&model_id).copied().unwrap_or(0);
+    for (model_id, items) in grouped {
+        let events = items.len() as u64;
+        let mut lines = Vec::new();
+        for e in &items {
+            serde_json::to_writer(&mut lines, e).map_err(|e| ApiError::internal(&e))?;
+            lines.push(b'\n');
+        }
         match take_sample(
             &state,
             caller.clone(),

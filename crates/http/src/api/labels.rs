@@ -14,13 +14,10 @@ use audit_evidence::Format;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::ingest::model_of;
+use super::ingest::by_model;
 use super::models::{SampleReceipt, sample_mapping, take_sample};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
-
-/// Most models one batch may name, as for events.
-const MAX_MODELS: usize = 100;
 
 /// Ground truth or outcome feedback: which field carries it and where the profile reads it.
 #[derive(Debug, Clone, Copy)]
@@ -230,30 +227,10 @@ async fn ingest(
         )));
     };
     let received = items.len() as u64;
-    let mut by_model: BTreeMap<String, Vec<Map<String, Value>>> = BTreeMap::new();
-    let mut unassigned: BTreeMap<String, u64> = BTreeMap::new();
-    for item in items {
-        match (model_of(&item), item) {
-            (Ok(m), Value::Object(o)) => by_model.entry(m).or_default().push(o),
-            (Err(why), _) => *unassigned.entry(why.to_owned()).or_default() += 1,
-            (Ok(_), _) => *unassigned.entry("not a JSON object".into()).or_default() += 1,
-        }
-    }
-    if by_model.len() > MAX_MODELS {
-        return Err(ApiError::invalid(format!(
-            "the items name {} models; send at most {MAX_MODELS} in one request",
-            by_model.len()
-        )));
-    }
-    if by_model.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "no {} names its model: give each item a model_id",
-            kind.noun()
-        )));
-    }
+    let (grouped, unassigned) = by_model(items, kind.noun())?;
     let mut models = Vec::new();
     let mut refusal = None;
-    for (model_id, items) in by_model {
+    for (model_id, items) in grouped {
         let mut out = ModelJoin {
             model_id: model_id.clone(),
             items: items.len() as u64,
